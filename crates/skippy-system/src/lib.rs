@@ -1,0 +1,1 @@
+//! skippy-system

@@ -1,0 +1,273 @@
+//! Helpers shared by the file tools: entry kinds, JSON size accounting, display paths, hashing,
+//! atomic replacement and a per-thread collector for parallel walks.
+
+use std::fs::{File, Metadata};
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Mutex;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use skippy_core::{ToolError, ToolResult, check_cancelled};
+use tokio_util::sync::CancellationToken;
+
+/// Read buffer for hashing and streaming: large enough that syscalls are not the cost.
+pub(crate) const IO_BUFFER: usize = 256 * 1024;
+
+/// What a directory entry is. Symlinks are reported as links, never followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+impl Kind {
+    pub(crate) fn of(file_type: std::fs::FileType) -> Kind {
+        if file_type.is_symlink() {
+            Kind::Symlink
+        } else if file_type.is_dir() {
+            Kind::Dir
+        } else if file_type.is_file() {
+            Kind::File
+        } else {
+            Kind::Other
+        }
+    }
+}
+
+/// Bytes that `bytes` take inside a JSON string (without the quotes), as serde_json writes them.
+pub(crate) fn escaped_len(bytes: &[u8]) -> usize {
+    bytes.iter().map(|&byte| escaped_byte_len(byte)).sum()
+}
+
+fn escaped_byte_len(byte: u8) -> usize {
+    match byte {
+        b'"' | b'\\' | b'\n' | b'\t' | b'\r' | 0x08 | 0x0c => 2,
+        0x00..=0x1f => 6,
+        _ => 1,
+    }
+}
+
+/// The longest prefix of `bytes` whose JSON-escaped length is at most `budget`.
+pub(crate) fn fitting_prefix(bytes: &[u8], budget: usize) -> usize {
+    let mut cost = 0;
+    for (index, &byte) in bytes.iter().enumerate() {
+        cost += escaped_byte_len(byte);
+        if cost > budget {
+            return index;
+        }
+    }
+    bytes.len()
+}
+
+/// JSON cost of a string value including its quotes and a separating comma.
+pub(crate) fn json_string_cost(text: &str) -> usize {
+    escaped_len(text.as_bytes()) + 3
+}
+
+/// How a path found under the directory the model named is shown back: joined onto the model's
+/// own spelling (like ripgrep), so it can be passed to another tool as is.
+pub(crate) fn display_join(raw: &str, relative: &Path) -> String {
+    let relative = relative.to_string_lossy();
+    if relative.is_empty() {
+        return raw.to_string();
+    }
+    if raw == "." || raw == "./" {
+        return relative.into_owned();
+    }
+    let separator = if raw.ends_with('/') { "" } else { "/" };
+    format!("{raw}{separator}{relative}")
+}
+
+/// Stream a file through SHA-256, polling cancellation between blocks.
+pub(crate) fn sha256_file(path: &Path, cancel: &CancellationToken) -> ToolResult<String> {
+    let mut file = File::open(path).map_err(|error| ToolError::io(path, &error))?;
+    let mut hasher = Sha256::new();
+    hash_reader(&mut file, &mut hasher, path, cancel, u64::MAX)?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Feed up to `limit` bytes of `reader` into `hasher`; returns the bytes read.
+pub(crate) fn hash_reader(
+    reader: &mut impl Read,
+    hasher: &mut Sha256,
+    path: &Path,
+    cancel: &CancellationToken,
+    limit: u64,
+) -> ToolResult<u64> {
+    let mut buffer = vec![0u8; IO_BUFFER];
+    let mut total = 0u64;
+    while total < limit {
+        check_cancelled(cancel)?;
+        let want = usize::try_from(limit - total)
+            .unwrap_or(usize::MAX)
+            .min(buffer.len());
+        let read = match reader.read(&mut buffer[..want]) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(ToolError::io(path, &error)),
+        };
+        hasher.update(&buffer[..read]);
+        total += read as u64;
+    }
+    Ok(total)
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Modification time of `metadata` as RFC 3339, when the platform reports one.
+pub(crate) fn modified(metadata: &Metadata) -> Option<String> {
+    metadata.modified().ok().map(skippy_core::time::rfc3339)
+}
+
+/// Permission bits a new file gets: 0666 minus the process umask. The umask is read from
+/// `/proc/self/status` because `umask(2)` can only be read by setting it, which races other threads.
+pub(crate) fn new_file_mode() -> u32 {
+    let umask = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Umask:"))
+                .and_then(|value| u32::from_str_radix(value.trim(), 8).ok())
+        })
+        .unwrap_or(0o022);
+    0o666 & !umask
+}
+
+/// Refuse anything but a regular file (directories, devices, sockets, FIFOs) with a clear message.
+pub(crate) fn require_regular_file(path: &Path, metadata: &Metadata) -> ToolResult<()> {
+    if metadata.is_dir() {
+        return Err(ToolError::invalid(format!(
+            "`{}` is a directory; use list_directory to see what it holds",
+            path.display()
+        )));
+    }
+    if !metadata.is_file() {
+        return Err(ToolError::invalid(format!(
+            "`{}` is not a regular file (device, socket or FIFO); Skippy only handles regular files",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Replace `target` with `content` atomically: write a temporary file in the same directory,
+/// copy the old file's permission bits (and owner, where allowed), fsync, rename over the target,
+/// then fsync the directory. Readers see the old or the new content, never a mix. The rename
+/// replaces the directory entry, so a hard link elsewhere keeps the old content.
+pub(crate) fn atomic_replace(target: &Path, content: &[u8]) -> ToolResult<()> {
+    let directory = target
+        .parent()
+        .ok_or_else(|| ToolError::invalid(format!("`{}` has no parent", target.display())))?;
+    let io_error = |error: std::io::Error| ToolError::io(target, &error);
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".skippy-")
+        .suffix(".tmp")
+        .tempfile_in(directory)
+        .map_err(|error| ToolError::io(directory, &error))?;
+    let existing = std::fs::symlink_metadata(target).ok();
+    let mode = match &existing {
+        Some(metadata) if metadata.is_file() => metadata.mode() & 0o7777,
+        _ => new_file_mode(),
+    };
+    if let Some(metadata) = existing.as_ref().filter(|metadata| metadata.is_file()) {
+        // Best effort: only root (or the owner, for the group) may hand a file to someone else.
+        let (uid, gid) = (metadata.uid(), metadata.gid());
+        if let Err(error) = std::os::unix::fs::fchown(temporary.as_file(), Some(uid), Some(gid)) {
+            tracing::debug!(%error, path = %target.display(), "could not keep owner");
+        }
+    }
+    temporary
+        .as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(io_error)?;
+    temporary.write_all(content).map_err(io_error)?;
+    temporary.as_file().sync_all().map_err(io_error)?;
+    temporary
+        .persist(target)
+        .map_err(|error| ToolError::io(target, &error.error))?;
+    if let Ok(directory) = File::open(directory) {
+        // A failed directory fsync leaves the rename possibly not durable but still atomic.
+        let _ = directory.sync_all();
+    }
+    Ok(())
+}
+
+/// Collects items on one walker thread and hands them to the shared list when the thread's
+/// visitor is dropped, so parallel walks take the lock once per thread rather than per item.
+pub(crate) struct ThreadCollector<'a, T> {
+    pub(crate) items: Vec<T>,
+    shared: &'a Mutex<Vec<T>>,
+}
+
+impl<'a, T> ThreadCollector<'a, T> {
+    pub(crate) fn new(shared: &'a Mutex<Vec<T>>) -> Self {
+        Self {
+            items: Vec::new(),
+            shared,
+        }
+    }
+}
+
+impl<T> Drop for ThreadCollector<'_, T> {
+    fn drop(&mut self) {
+        let items = std::mem::take(&mut self.items);
+        match self.shared.lock() {
+            Ok(mut shared) => shared.extend(items),
+            Err(poisoned) => poisoned.into_inner().extend(items),
+        }
+    }
+}
+
+/// Take the items out of a shared list once every walker thread is done.
+pub(crate) fn into_items<T>(shared: Mutex<Vec<T>>) -> Vec<T> {
+    match shared.into_inner() {
+        Ok(items) => items,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Walker threads: the machine's cores (the walk is I/O- and syscall-bound beyond that).
+pub(crate) fn walker_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(2)
+        .min(12)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_length_matches_serde_json() {
+        for text in ["plain", "a\"b\\c\n\t\r", "\u{1}\u{8}\u{c}\u{7f}\u{1f}", "héllo"] {
+            let json = serde_json::to_string(text).unwrap();
+            assert_eq!(escaped_len(text.as_bytes()) + 2, json.len(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn fitting_prefix_counts_escapes() {
+        assert_eq!(fitting_prefix(b"a\nb", 2), 1);
+        assert_eq!(fitting_prefix(b"a\nb", 3), 2);
+        assert_eq!(fitting_prefix(b"abc", 10), 3);
+    }
+
+    #[test]
+    fn display_join_keeps_the_callers_spelling() {
+        assert_eq!(display_join(".", Path::new("a/b")), "a/b");
+        assert_eq!(display_join("src", Path::new("a.rs")), "src/a.rs");
+        assert_eq!(display_join("/x/", Path::new("a.rs")), "/x/a.rs");
+        assert_eq!(display_join("/x", Path::new("")), "/x");
+    }
+}

@@ -1,0 +1,101 @@
+//! Small pieces shared by the system tools: the load average, rounding, argument ranges and the
+//! cancellable sampling wait.
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use skippy_core::{ToolCtx, ToolError, ToolResult};
+
+// Run-queue load averages over 1, 5 and 15 minutes. A plain comment, not a doc comment: docs on
+// output types land in the schema that every session pays for.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+pub struct LoadAverage {
+    pub one: f64,
+    pub five: f64,
+    pub fifteen: f64,
+}
+
+impl LoadAverage {
+    /// The current load average (one read of `/proc/loadavg`).
+    pub fn now() -> Self {
+        let load = sysinfo::System::load_average();
+        Self {
+            one: round2(load.one),
+            five: round2(load.five),
+            fifteen: round2(load.fifteen),
+        }
+    }
+}
+
+/// Round to one decimal: percentages finer than that are noise for the reader.
+pub fn round1(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
+
+/// Round to two decimals (load averages are printed that way by the kernel).
+pub fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// `part` as a percentage of `whole`, one decimal; 0 when `whole` is 0.
+pub fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        return 0.0;
+    }
+    // u64 -> f64 loses precision only above 2^53 bytes, far beyond any real machine.
+    round1(part as f64 * 100.0 / whole as f64)
+}
+
+/// Check that an optional integer argument lies in `min..=max`, returning it or `default`.
+pub fn in_range(name: &str, value: Option<u64>, default: u64, min: u64, max: u64) -> ToolResult<u64> {
+    let value = value.unwrap_or(default);
+    if value < min || value > max {
+        return Err(ToolError::invalid(format!(
+            "`{name}` = {value} is out of range; pass a value from {min} to {max} (default {default})"
+        )));
+    }
+    Ok(value)
+}
+
+/// Wait `duration`, returning `Cancelled` at once if the call is cancelled meanwhile.
+pub async fn sample_wait(ctx: &ToolCtx, duration: Duration) -> ToolResult<()> {
+    tokio::select! {
+        () = tokio::time::sleep(duration) => Ok(()),
+        () = ctx.cancel.cancelled() => Err(ToolError::Cancelled),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_and_computes_percentages() {
+        assert_eq!(round1(12.345), 12.3);
+        assert_eq!(round2(0.126), 0.13);
+        assert_eq!(percent(1, 3), 33.3);
+        assert_eq!(percent(5, 0), 0.0);
+        assert_eq!(percent(10, 10), 100.0);
+    }
+
+    #[test]
+    fn range_check_names_the_argument_and_the_bounds() {
+        assert_eq!(in_range("sample_ms", None, 200, 50, 5000).unwrap(), 200);
+        assert_eq!(in_range("sample_ms", Some(50), 200, 50, 5000).unwrap(), 50);
+        let error = in_range("sample_ms", Some(10), 200, 50, 5000).unwrap_err();
+        assert_eq!(error.code(), "invalid_argument");
+        assert!(error.to_string().contains("50 to 5000"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn sample_wait_stops_on_cancellation() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ToolCtx::for_tests(skippy_core::Config::defaults_for(dir.path()).unwrap());
+        ctx.cancel.cancel();
+        let error = sample_wait(&ctx, Duration::from_secs(3600))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "cancelled");
+    }
+}

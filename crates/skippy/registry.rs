@@ -1,0 +1,109 @@
+//! THE list of tools. Adding a tool means adding one line here (and nowhere else); the order is the
+//! order of `tools/list`. A test asserts the exact names, so every change here is reviewed.
+
+use std::sync::Arc;
+
+use crate::adapter::{Route, route};
+use crate::tools::server_status::{ServerState, ServerStatus};
+
+/// Every tool, in `tools/list` order.
+pub fn routes(state: Arc<ServerState>) -> Vec<Box<dyn Route>> {
+    vec![
+        // Files: confined to the file roots; writes only under write roots.
+        // TEMP route(skippy_files::ReadFile),
+        // TEMP route(skippy_files::WriteFile),
+        // TEMP route(skippy_files::EditFile),
+        // TEMP route(skippy_files::ListDirectory),
+        // TEMP route(skippy_files::SearchFiles),
+        // TEMP route(skippy_files::GetFileInfo),
+        // TEMP route(skippy_files::FindDuplicates),
+        // System: read-only views of this machine.
+        // TEMP route(skippy_system::GetSystemInfo),
+        // TEMP route(skippy_system::GetCpuInfo),
+        // TEMP route(skippy_system::GetMemoryInfo),
+        // TEMP route(skippy_system::GetDiskUsage),
+        // TEMP route(skippy_system::ListProcesses),
+        // TEMP route(skippy_system::CheckServiceStatus),
+        // Logs: confined to the log allowlist.
+        // TEMP route(skippy_logs::TailLog),
+        // TEMP route(skippy_logs::SearchLog),
+        // TEMP route(skippy_logs::SummarizeLog),
+        // Server: Skippy's own state.
+        route(ServerStatus { state }),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    /// The exact tool list: a change here is an API change.
+    const EXPECTED: &[&str] = &[
+        "read_file",
+        "write_file",
+        "edit_file",
+        "list_directory",
+        "search_files",
+        "get_file_info",
+        "find_duplicates",
+        "get_system_info",
+        "get_cpu_info",
+        "get_memory_info",
+        "get_disk_usage",
+        "list_processes",
+        "check_service_status",
+        "tail_log",
+        "search_log",
+        "summarize_log",
+        "server_status",
+    ];
+
+    fn state() -> Arc<ServerState> {
+        Arc::new(ServerState::new(Default::default(), Default::default()))
+    }
+
+    #[test]
+    fn registry_lists_exactly_the_expected_tools_once_each() {
+        let routes = routes(state());
+        let names: Vec<&str> = routes.iter().map(|r| r.spec().name).collect();
+        assert_eq!(names, EXPECTED);
+        let unique: HashSet<&str> = names.iter().copied().collect();
+        assert_eq!(
+            unique.len(),
+            names.len(),
+            "duplicate tool names: rmcp would silently replace one"
+        );
+    }
+
+    #[test]
+    fn every_tool_has_object_schemas_and_consistent_annotations() {
+        for route in routes(state()) {
+            let spec = route.spec();
+            assert_eq!(spec.input_schema["type"], "object", "{}", spec.name);
+            assert_eq!(spec.output_schema["type"], "object", "{}", spec.name);
+            assert!(!spec.description.is_empty(), "{}", spec.name);
+            if spec.annotations.read_only {
+                assert!(
+                    !spec.annotations.destructive,
+                    "{} is read-only but destructive",
+                    spec.name
+                );
+            }
+            let props = spec
+                .input_schema
+                .get("properties")
+                .and_then(|p| p.as_object());
+            for (field, schema) in props.into_iter().flatten() {
+                assert!(
+                    schema.get("description").is_some()
+                        || schema.get("$ref").is_some()
+                        || schema.get("allOf").is_some(),
+                    "{}.{} has no description",
+                    spec.name,
+                    field
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! `get_memory_info`: RAM and swap figures from `/proc/meminfo`, in bytes and percent.
+//!
+//! `used` is `total - available` (memory the kernel cannot hand out without swapping; page cache
+//! that can be dropped is not "used"), so `used_percent` matches what `free` and `htop` suggest.
+//! Host figures: a cgroup memory limit, if any, is not applied. Reads only; no side effects.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset};
+use sysinfo::{MemoryRefreshKind, System};
+
+use crate::common::percent;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Params {}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Output {
+    pub total: u64,
+    /// total - available
+    pub used: u64,
+    pub available: u64,
+    pub free: u64,
+    pub swap_total: u64,
+    pub swap_used: u64,
+    pub swap_free: u64,
+    pub used_percent: f64,
+    pub swap_used_percent: f64,
+}
+
+pub struct GetMemoryInfo;
+
+impl Tool for GetMemoryInfo {
+    type Params = Params;
+    type Output = Output;
+    const NAME: &'static str = "get_memory_info";
+    const TITLE: &'static str = "Memory usage";
+    const DESCRIPTION: &'static str =
+        "RAM and swap: total, used, available, free (bytes) and used percentages.";
+    const TOOLSET: Toolset = Toolset::System;
+    const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
+
+    async fn run(&self, _ctx: ToolCtx, _params: Params) -> ToolResult<Output> {
+        let mut system = System::new();
+        system.refresh_memory_specifics(MemoryRefreshKind::everything());
+        let total = system.total_memory();
+        if total == 0 {
+            return Err(ToolError::Unavailable(
+                "memory figures are unavailable: /proc/meminfo cannot be read on this machine"
+                    .to_string(),
+            ));
+        }
+        let available = system.available_memory();
+        let used = total.saturating_sub(available);
+        let swap_total = system.total_swap();
+        let swap_free = system.free_swap();
+        let swap_used = swap_total.saturating_sub(swap_free);
+        Ok(Output {
+            total,
+            used,
+            available,
+            free: system.free_memory(),
+            swap_total,
+            swap_used,
+            swap_free,
+            used_percent: percent(used, total),
+            swap_used_percent: percent(swap_used, swap_total),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skippy_core::Config;
+
+    fn meminfo_bytes(text: &str, key: &str) -> u64 {
+        let line = text
+            .lines()
+            .find(|line| line.starts_with(&format!("{key}:")))
+            .unwrap();
+        let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kib * 1024
+    }
+
+    #[tokio::test]
+    async fn matches_proc_meminfo() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ToolCtx::for_tests(Config::defaults_for(dir.path()).unwrap());
+        let output = GetMemoryInfo.run(ctx, Params {}).await.unwrap();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+        // Totals do not move between two reads; free/available do, so only their relations are exact.
+        assert_eq!(output.total, meminfo_bytes(&meminfo, "MemTotal"));
+        assert_eq!(output.swap_total, meminfo_bytes(&meminfo, "SwapTotal"));
+        assert_eq!(output.used, output.total - output.available);
+        assert_eq!(output.swap_used, output.swap_total - output.swap_free);
+        assert!(output.free > 0 && output.free <= output.total);
+        assert_eq!(
+            output.used_percent,
+            percent(output.used, output.total),
+            "{output:?}"
+        );
+        assert!((0.0..=100.0).contains(&output.used_percent));
+        if output.swap_total == 0 {
+            assert_eq!(output.swap_used_percent, 0.0);
+        }
+    }
+}

@@ -1,0 +1,727 @@
+//! `list_processes`: the processes of this machine (not their threads), filtered, ranked and paged.
+//!
+//! CPU usage is really sampled: the process table is read, the call waits `sample_ms` (default 200,
+//! at most 2000; cancellable), reads it again, and each process's CPU time gained in between is
+//! divided by the wall time elapsed, so 100 means one full core (like `top`; at most 100 x cores).
+//! `sample_ms: 0` skips the wait and reports the average over each process's lifetime (like `ps`).
+//! Memory is the resident set size. Command lines are masked before anything else sees them
+//! (secret-looking options such as `--password=x`, then every secret Skippy knows) and cut to
+//! about 300 bytes; `name_filter` matches the masked text, so it cannot be used to probe secrets.
+//! Kernel threads, which have no command line, show as `[name]`. Results are cut at `limit` and at
+//! the output cap; `next_offset` continues the same ranking. Reads only; no side effects.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use skippy_core::limits::{Budget, json_len, truncate_utf8};
+use skippy_core::redact::mask_command_line;
+use skippy_core::time::rfc3339_from_unix;
+use skippy_core::{Annotations, Config, Tool, ToolCtx, ToolResult, Toolset, check_cancelled};
+use sysinfo::{
+    MemoryRefreshKind, Pid, Process, ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System,
+    ThreadKind, UpdateKind, Users,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::common::{in_range, percent, round1, sample_wait};
+
+const DEFAULT_LIMIT: u64 = 25;
+const MAX_LIMIT: u64 = 500;
+const DEFAULT_SAMPLE_MS: u64 = 200;
+const MAX_SAMPLE_MS: u64 = 2000;
+/// Command lines longer than this (in bytes) are cut, and end with `…`.
+const MAX_COMMAND_BYTES: usize = 300;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// Case-insensitive substring of the name or command line
+    #[serde(default)]
+    pub name_filter: Option<String>,
+    /// Ranking; default cpu (highest first); pid and name ascend
+    #[serde(default)]
+    pub sort_by: SortBy,
+    /// Max processes returned; default 25, 1..=500
+    #[serde(default)]
+    pub limit: Option<u64>,
+    /// Skip this many ranked processes (from next_offset); default 0
+    #[serde(default)]
+    pub offset: Option<u64>,
+    /// CPU sampling interval in ms; default 200, max 2000, 0 = lifetime
+    #[serde(default)]
+    pub sample_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortBy {
+    #[default]
+    Cpu,
+    Memory,
+    Pid,
+    Name,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Output {
+    pub processes: Vec<ProcessInfo>,
+    /// Processes matching the filter
+    pub total_processes: usize,
+    pub truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ppid: Option<u32>,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// 100 = one core
+    pub cpu_percent: f64,
+    /// Resident set size
+    pub memory_bytes: u64,
+    pub memory_percent: f64,
+    pub status: String,
+    pub started_at: String,
+    pub command: String,
+}
+
+pub struct ListProcesses;
+
+impl Tool for ListProcesses {
+    type Params = Params;
+    type Output = Output;
+    const NAME: &'static str = "list_processes";
+    const TITLE: &'static str = "List processes";
+    const DESCRIPTION: &'static str = "Processes with sampled CPU %, memory, user, status, start \
+        time and masked command line; filter, sort, limit, page.";
+    const TOOLSET: Toolset = Toolset::System;
+    const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
+
+    async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
+        let request = Request::from_params(params, ctx.max_output_bytes())?;
+        let mut first = ctx
+            .blocking(|_| {
+                // sysinfo may keep /proc/<pid>/stat open for later refreshes; this call lives a
+                // moment only, so holding hundreds of descriptors buys nothing.
+                sysinfo::set_open_files_limit(0);
+                let mut system = System::new();
+                system.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
+                system.refresh_processes_specifics(ProcessesToUpdate::All, true, first_refresh());
+                Ok(Snapshot::take(system))
+            })
+            .await?;
+        let sample_ms = request.sample_ms;
+        if sample_ms > 0 {
+            sample_wait(&ctx, Duration::from_millis(sample_ms)).await?;
+        }
+        let config = Arc::clone(&ctx.config);
+        ctx.blocking(move |cancel| {
+            let cpu = if sample_ms == 0 {
+                CpuBasis::Lifetime
+            } else {
+                CpuBasis::Sampled(first.refresh())
+            };
+            let rows = rows(&first.system, &cpu, &config, &request, &cancel)?;
+            Ok(request.page(rows))
+        })
+        .await
+    }
+}
+
+/// Validated arguments.
+#[derive(Debug)]
+struct Request {
+    /// Lower-cased filter; `None` when absent or blank.
+    filter: Option<String>,
+    sort_by: SortBy,
+    limit: usize,
+    offset: usize,
+    sample_ms: u64,
+    max_output_bytes: usize,
+}
+
+impl Request {
+    fn from_params(params: Params, max_output_bytes: usize) -> ToolResult<Self> {
+        let limit = in_range("limit", params.limit, DEFAULT_LIMIT, 1, MAX_LIMIT)?;
+        let sample_ms = in_range("sample_ms", params.sample_ms, DEFAULT_SAMPLE_MS, 0, MAX_SAMPLE_MS)?;
+        let offset = params.offset.unwrap_or(0);
+        let filter = params
+            .name_filter
+            .map(|filter| filter.trim().to_lowercase())
+            .filter(|filter| !filter.is_empty());
+        Ok(Self {
+            filter,
+            sort_by: params.sort_by,
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            offset: usize::try_from(offset).unwrap_or(usize::MAX),
+            sample_ms,
+            max_output_bytes,
+        })
+    }
+
+    /// Sort, then take `limit` rows from `offset` that fit the output cap.
+    fn page(&self, mut rows: Vec<ProcessInfo>) -> Output {
+        sort(&mut rows, self.sort_by);
+        let total = rows.len();
+        let mut budget = Budget::for_output(self.max_output_bytes);
+        let processes: Vec<ProcessInfo> = rows
+            .into_iter()
+            .skip(self.offset)
+            .take(self.limit)
+            .take_while(|row| budget.take(row_cost(row)))
+            .collect();
+        let end = self.offset.saturating_add(processes.len());
+        let truncated = end < total;
+        Output {
+            processes,
+            total_processes: total,
+            truncated,
+            next_offset: truncated.then_some(end),
+        }
+    }
+}
+
+/// What the first read needs: the cheap per-sample figures plus the command line and owner, which
+/// do not change and so are read once.
+fn first_refresh() -> ProcessRefreshKind {
+    ProcessRefreshKind::nothing()
+        .with_cpu()
+        .with_memory()
+        .with_cmd(UpdateKind::OnlyIfNotSet)
+        .with_user(UpdateKind::OnlyIfNotSet)
+        .without_tasks()
+}
+
+/// The process table after the first read, with each process's CPU time at that moment.
+struct Snapshot {
+    system: System,
+    cpu_ms: HashMap<Pid, u64>,
+    at: Instant,
+}
+
+impl Snapshot {
+    fn take(system: System) -> Self {
+        let cpu_ms = system
+            .processes()
+            .iter()
+            .map(|(pid, process)| (*pid, process.accumulated_cpu_time()))
+            .collect();
+        Self {
+            system,
+            cpu_ms,
+            at: Instant::now(),
+        }
+    }
+
+    /// Read the table again and return each process's CPU time gained since, in ms, with the
+    /// wall time elapsed. A process born in between gained all of its CPU time in the window.
+    fn refresh(&mut self) -> Sample {
+        let second = ProcessRefreshKind::nothing()
+            .with_cpu()
+            .with_memory()
+            .with_cmd(UpdateKind::OnlyIfNotSet)
+            .with_user(UpdateKind::OnlyIfNotSet)
+            .without_tasks();
+        self.system
+            .refresh_processes_specifics(ProcessesToUpdate::All, true, second);
+        let elapsed = self.at.elapsed();
+        let gained = self
+            .system
+            .processes()
+            .iter()
+            .map(|(pid, process)| {
+                let before = self.cpu_ms.get(pid).copied().unwrap_or(0);
+                (*pid, process.accumulated_cpu_time().saturating_sub(before))
+            })
+            .collect();
+        Sample { gained, elapsed }
+    }
+}
+
+struct Sample {
+    gained: HashMap<Pid, u64>,
+    elapsed: Duration,
+}
+
+enum CpuBasis {
+    Sampled(Sample),
+    /// No sample: CPU time over the time since the process started.
+    Lifetime,
+}
+
+impl CpuBasis {
+    fn percent(&self, pid: Pid, process: &Process, now_unix: u64, max: f64) -> f64 {
+        let (cpu_ms, wall_ms) = match self {
+            CpuBasis::Sampled(sample) => (
+                sample.gained.get(&pid).copied().unwrap_or(0),
+                sample.elapsed.as_millis(),
+            ),
+            CpuBasis::Lifetime => (
+                process.accumulated_cpu_time(),
+                u128::from(now_unix.saturating_sub(process.start_time())) * 1000,
+            ),
+        };
+        if wall_ms == 0 {
+            return 0.0;
+        }
+        round1((cpu_ms as f64 * 100.0 / wall_ms as f64).min(max))
+    }
+}
+
+/// One output row per process that matches the filter, unsorted.
+fn rows(
+    system: &System,
+    cpu: &CpuBasis,
+    config: &Config,
+    request: &Request,
+    cancel: &CancellationToken,
+) -> ToolResult<Vec<ProcessInfo>> {
+    let users = UserNames::new();
+    let total_memory = system.total_memory();
+    let cores = system.cpus().len().max(1);
+    let max_percent = 100.0 * cores as f64;
+    let now_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|now| now.as_secs())
+        .unwrap_or(0);
+    let mut rows = Vec::new();
+    for (index, (pid, process)) in system.processes().iter().enumerate() {
+        if index % 256 == 0 {
+            check_cancelled(cancel)?;
+        }
+        if process.thread_kind() == Some(ThreadKind::Userland) {
+            continue;
+        }
+        let name = config
+            .secrets
+            .mask(&process.name().to_string_lossy())
+            .into_owned();
+        let command = masked_command(process, &name, config);
+        if let Some(filter) = &request.filter
+            && !name.to_lowercase().contains(filter.as_str())
+            && !command.to_lowercase().contains(filter.as_str())
+        {
+            continue;
+        }
+        rows.push(ProcessInfo {
+            pid: pid.as_u32(),
+            ppid: process.parent().map(Pid::as_u32),
+            user: process.user_id().map(|uid| users.name(**uid)),
+            cpu_percent: cpu.percent(*pid, process, now_unix, max_percent),
+            memory_bytes: process.memory(),
+            memory_percent: percent(process.memory(), total_memory),
+            status: status_name(process.status()).to_string(),
+            started_at: rfc3339_from_unix(process.start_time()),
+            command: cut(command),
+            name,
+        });
+    }
+    Ok(rows)
+}
+
+/// The command line with secret-looking options and known secrets masked; `[name]` when empty.
+fn masked_command(process: &Process, name: &str, config: &Config) -> String {
+    let args: Vec<String> = process
+        .cmd()
+        .iter()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    if args.iter().all(|arg| arg.is_empty()) {
+        return format!("[{name}]");
+    }
+    let joined = mask_command_line(&args).join(" ");
+    config.secrets.mask(&joined).into_owned()
+}
+
+fn cut(command: String) -> String {
+    if command.len() <= MAX_COMMAND_BYTES {
+        return command;
+    }
+    format!("{}…", truncate_utf8(&command, MAX_COMMAND_BYTES))
+}
+
+fn sort(rows: &mut [ProcessInfo], sort_by: SortBy) {
+    match sort_by {
+        SortBy::Cpu => rows.sort_by(|a, b| {
+            b.cpu_percent
+                .total_cmp(&a.cpu_percent)
+                .then(a.pid.cmp(&b.pid))
+        }),
+        SortBy::Memory => rows.sort_by(|a, b| {
+            b.memory_bytes
+                .cmp(&a.memory_bytes)
+                .then(a.pid.cmp(&b.pid))
+        }),
+        SortBy::Pid => rows.sort_by_key(|row| row.pid),
+        SortBy::Name => rows.sort_by(|a, b| {
+            a.name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then(a.pid.cmp(&b.pid))
+        }),
+    }
+}
+
+/// Approximate JSON size of one row.
+fn row_cost(row: &ProcessInfo) -> usize {
+    const FIXED: usize = 220;
+    FIXED
+        + json_len(&row.name)
+        + json_len(&row.command)
+        + row.user.as_deref().map_or(0, json_len)
+        + json_len(&row.status)
+        + json_len(&row.started_at)
+}
+
+/// Linux states in words (`ps` letters: R S D Z T t X I).
+fn status_name(status: ProcessStatus) -> &'static str {
+    match status {
+        ProcessStatus::Run => "running",
+        ProcessStatus::Sleep => "sleeping",
+        ProcessStatus::UninterruptibleDiskSleep => "disk_sleep",
+        ProcessStatus::Zombie => "zombie",
+        ProcessStatus::Stop => "stopped",
+        ProcessStatus::Tracing => "tracing",
+        ProcessStatus::Dead => "dead",
+        ProcessStatus::Idle => "idle",
+        ProcessStatus::Wakekill => "wakekill",
+        ProcessStatus::Waking => "waking",
+        ProcessStatus::Parked => "parked",
+        ProcessStatus::LockBlocked => "lock_blocked",
+        _ => "unknown",
+    }
+}
+
+/// User names by uid: the enumerable user database (sysinfo `Users`), then a direct lookup for
+/// users that enumeration does not show (NSS directories often disable it), then the number.
+struct UserNames {
+    listed: HashMap<u32, String>,
+    looked_up: std::cell::RefCell<HashMap<u32, String>>,
+}
+
+impl UserNames {
+    fn new() -> Self {
+        let listed = Users::new_with_refreshed_list()
+            .list()
+            .iter()
+            .map(|user| (**user.id(), user.name().to_string()))
+            .collect();
+        Self {
+            listed,
+            looked_up: std::cell::RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn name(&self, uid: u32) -> String {
+        if let Some(name) = self.listed.get(&uid) {
+            return name.clone();
+        }
+        self.looked_up
+            .borrow_mut()
+            .entry(uid)
+            .or_insert_with(|| {
+                nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+                    .ok()
+                    .flatten()
+                    .map_or_else(|| uid.to_string(), |user| user.name)
+            })
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> (tempfile::TempDir, ToolCtx) {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ToolCtx::for_tests(Config::defaults_for(dir.path()).unwrap());
+        (dir, ctx)
+    }
+
+    fn params() -> Params {
+        Params {
+            name_filter: None,
+            sort_by: SortBy::Cpu,
+            limit: None,
+            offset: None,
+            sample_ms: Some(50),
+        }
+    }
+
+    fn own_name() -> String {
+        std::fs::read_to_string("/proc/self/comm")
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn finds_the_test_process_by_pid_and_by_name_filter() {
+        let (_dir, ctx) = ctx();
+        let own = std::process::id();
+        let output = ListProcesses
+            .run(
+                ctx,
+                Params {
+                    name_filter: Some(own_name().to_uppercase()),
+                    limit: Some(500),
+                    ..params()
+                },
+            )
+            .await
+            .unwrap();
+        let me = output
+            .processes
+            .iter()
+            .find(|process| process.pid == own)
+            .unwrap();
+        assert_eq!(me.name, own_name());
+        assert_eq!(me.ppid, Some(nix::unistd::getppid().as_raw() as u32));
+        let uid = nix::unistd::getuid();
+        let expected_user = nix::unistd::User::from_uid(uid)
+            .unwrap()
+            .map_or_else(|| uid.to_string(), |user| user.name);
+        assert_eq!(me.user.as_deref(), Some(expected_user.as_str()));
+        assert!(me.memory_bytes > 0);
+        assert!(me.command.contains(&own_name()) || me.command.contains("skippy_system"));
+        assert!(chrono::DateTime::parse_from_rfc3339(&me.started_at).is_ok());
+        // Every row matches the filter.
+        let needle = own_name().to_lowercase();
+        for process in &output.processes {
+            assert!(
+                process.name.to_lowercase().contains(&needle)
+                    || process.command.to_lowercase().contains(&needle),
+                "{process:?}"
+            );
+        }
+        assert_eq!(output.total_processes, output.processes.len());
+    }
+
+    #[tokio::test]
+    async fn respects_sort_and_limit_and_pages_without_gaps() {
+        let (_dir, ctx) = ctx();
+        let first = ListProcesses
+            .run(
+                ctx.clone(),
+                Params {
+                    sort_by: SortBy::Pid,
+                    limit: Some(2),
+                    sample_ms: Some(0),
+                    ..params()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(first.processes.len(), 2);
+        assert!(first.processes[0].pid < first.processes[1].pid);
+        assert!(first.total_processes > 2);
+        assert!(first.truncated);
+        assert_eq!(first.next_offset, Some(2));
+
+        let second = ListProcesses
+            .run(
+                ctx,
+                Params {
+                    sort_by: SortBy::Pid,
+                    limit: Some(2),
+                    offset: first.next_offset.map(|offset| offset as u64),
+                    sample_ms: Some(0),
+                    ..params()
+                },
+            )
+            .await
+            .unwrap();
+        // The page goes on from where the first ended (pids ascend across the pages).
+        assert!(second.processes[0].pid > first.processes[1].pid);
+    }
+
+    #[tokio::test]
+    async fn memory_and_cpu_rankings_descend() {
+        for sort_by in [SortBy::Memory, SortBy::Cpu, SortBy::Name] {
+            let (_dir, ctx) = ctx();
+            let output = ListProcesses
+                .run(
+                    ctx,
+                    Params {
+                        sort_by,
+                        limit: Some(10),
+                        ..params()
+                    },
+                )
+                .await
+                .unwrap();
+            assert!(output.processes.len() <= 10);
+            let cores = std::thread::available_parallelism().unwrap().get().max(
+                parse_cores(),
+            ) as f64;
+            for pair in output.processes.windows(2) {
+                match sort_by {
+                    SortBy::Memory => assert!(pair[0].memory_bytes >= pair[1].memory_bytes),
+                    SortBy::Cpu => assert!(pair[0].cpu_percent >= pair[1].cpu_percent),
+                    _ => assert!(pair[0].name.to_lowercase() <= pair[1].name.to_lowercase()),
+                }
+            }
+            for process in &output.processes {
+                assert!((0.0..=100.0 * cores).contains(&process.cpu_percent));
+                assert!((0.0..=100.0).contains(&process.memory_percent));
+            }
+        }
+    }
+
+    fn parse_cores() -> usize {
+        std::fs::read_to_string("/proc/stat")
+            .unwrap()
+            .lines()
+            .filter(|line| line.starts_with("cpu") && !line.starts_with("cpu "))
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_busy_child_is_ranked_by_sampled_cpu() {
+        let (_dir, ctx) = ctx();
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .unwrap();
+        let output = ListProcesses
+            .run(
+                ctx,
+                Params {
+                    limit: Some(500),
+                    sample_ms: Some(500),
+                    ..params()
+                },
+            )
+            .await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let output = output.unwrap();
+        let busy = output
+            .processes
+            .iter()
+            .find(|process| process.pid == child.id())
+            .unwrap();
+        // A shell spinning for the whole sample used CPU; the old server reported 0 for everyone.
+        assert!(busy.cpu_percent > 0.0, "{busy:?}");
+        assert_eq!(busy.status, "running");
+    }
+
+    #[tokio::test]
+    async fn secrets_in_command_lines_are_masked_and_not_searchable() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::defaults_for(dir.path()).unwrap();
+        config.secrets.add("s3cr3t-known-value");
+        let ctx = ToolCtx::for_tests(config);
+        // `; :` keeps the shell from exec-ing sleep, so its own command line stays visible.
+        let mut child = std::process::Command::new("sh")
+            .args([
+                "-c",
+                "sleep 30; :",
+                "sh",
+                "--password=hunter2x",
+                "s3cr3t-known-value",
+            ])
+            .spawn()
+            .unwrap();
+        let listing = |filter: &str| {
+            ListProcesses.run(
+                ctx.clone(),
+                Params {
+                    name_filter: Some(filter.into()),
+                    sample_ms: Some(0),
+                    limit: Some(500),
+                    ..params()
+                },
+            )
+        };
+        let by_mask = listing("--password=********").await.unwrap();
+        let by_secret = listing("hunter2x").await.unwrap();
+        let by_known = listing("s3cr3t-known").await.unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let shown = by_mask
+            .processes
+            .iter()
+            .find(|process| process.pid == child.id())
+            .unwrap();
+        assert_eq!(
+            shown.command,
+            "sh -c sleep 30; : sh --password=******** ********"
+        );
+        assert!(by_secret.processes.iter().all(|p| p.pid != child.id()));
+        assert!(by_known.processes.iter().all(|p| p.pid != child.id()));
+    }
+
+    #[tokio::test]
+    async fn invalid_arguments_are_refused() {
+        for (limit, sample_ms) in [(Some(0), None), (Some(501), None), (None, Some(2001))] {
+            let (_dir, ctx) = ctx();
+            let error = ListProcesses
+                .run(
+                    ctx,
+                    Params {
+                        limit,
+                        sample_ms,
+                        ..params()
+                    },
+                )
+                .await
+                .unwrap_err();
+            assert_eq!(error.code(), "invalid_argument");
+        }
+        let unknown = serde_json::from_str::<Params>(r#"{"sort_by": "rss"}"#);
+        assert!(unknown.is_err());
+        let parsed: Params = serde_json::from_str(r#"{"sort_by": "memory"}"#).unwrap();
+        assert_eq!(parsed.sort_by, SortBy::Memory);
+    }
+
+    #[test]
+    fn long_commands_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(400);
+        let cut = cut(long);
+        assert!(cut.ends_with('…'));
+        assert!(cut.len() <= MAX_COMMAND_BYTES + '…'.len_utf8());
+        assert_eq!(cut.len(), 300 + '…'.len_utf8());
+    }
+
+    #[test]
+    fn a_small_output_cap_cuts_the_page_and_offers_a_continuation() {
+        let row = |pid: u32| ProcessInfo {
+            pid,
+            ppid: Some(1),
+            name: "worker".into(),
+            user: Some("root".into()),
+            cpu_percent: 0.0,
+            memory_bytes: 1,
+            memory_percent: 0.0,
+            status: "sleeping".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            command: "worker --serve".into(),
+        };
+        let rows: Vec<ProcessInfo> = (1..=5).map(row).collect();
+        let one = row_cost(&rows[0]);
+        let request = Request {
+            filter: None,
+            sort_by: SortBy::Pid,
+            limit: 5,
+            offset: 1,
+            sample_ms: 0,
+            max_output_bytes: skippy_core::limits::ENVELOPE_RESERVE + 2 * one,
+        };
+        let output = request.page(rows);
+        let pids: Vec<u32> = output.processes.iter().map(|process| process.pid).collect();
+        assert_eq!(pids, vec![2, 3]);
+        assert!(output.truncated);
+        assert_eq!(output.next_offset, Some(3));
+        assert_eq!(output.total_processes, 5);
+    }
+}

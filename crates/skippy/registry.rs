@@ -10,24 +10,24 @@ use crate::tools::server_status::{ServerState, ServerStatus};
 pub fn routes(state: Arc<ServerState>) -> Vec<Box<dyn Route>> {
     vec![
         // Files: confined to the file roots; writes only under write roots.
-        // TEMP route(skippy_files::ReadFile),
-        // TEMP route(skippy_files::WriteFile),
-        // TEMP route(skippy_files::EditFile),
-        // TEMP route(skippy_files::ListDirectory),
-        // TEMP route(skippy_files::SearchFiles),
-        // TEMP route(skippy_files::GetFileInfo),
-        // TEMP route(skippy_files::FindDuplicates),
+        route(skippy_files::ReadFile),
+        route(skippy_files::WriteFile),
+        route(skippy_files::EditFile),
+        route(skippy_files::ListDirectory),
+        route(skippy_files::SearchFiles),
+        route(skippy_files::GetFileInfo),
+        route(skippy_files::FindDuplicates),
         // System: read-only views of this machine.
-        // TEMP route(skippy_system::GetSystemInfo),
-        // TEMP route(skippy_system::GetCpuInfo),
-        // TEMP route(skippy_system::GetMemoryInfo),
-        // TEMP route(skippy_system::GetDiskUsage),
-        // TEMP route(skippy_system::ListProcesses),
-        // TEMP route(skippy_system::CheckServiceStatus),
+        route(skippy_system::GetSystemInfo),
+        route(skippy_system::GetCpuInfo),
+        route(skippy_system::GetMemoryInfo),
+        route(skippy_system::GetDiskUsage),
+        route(skippy_system::ListProcesses),
+        route(skippy_system::CheckServiceStatus),
         // Logs: confined to the log allowlist.
-        // TEMP route(skippy_logs::TailLog),
-        // TEMP route(skippy_logs::SearchLog),
-        // TEMP route(skippy_logs::SummarizeLog),
+        route(skippy_logs::TailLog),
+        route(skippy_logs::SearchLog),
+        route(skippy_logs::SummarizeLog),
         // Server: Skippy's own state.
         route(ServerStatus { state }),
     ]

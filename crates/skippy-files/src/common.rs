@@ -3,7 +3,7 @@
 
 use std::fs::{File, Metadata};
 use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -16,9 +16,11 @@ use tokio_util::sync::CancellationToken;
 /// Read buffer for hashing and streaming: large enough that syscalls are not the cost.
 pub(crate) const IO_BUFFER: usize = 256 * 1024;
 
-/// What a directory entry is. Symlinks are reported as links, never followed.
+// What a directory entry is. Symlinks are reported as links, never followed. (A plain comment:
+// a doc comment would be repeated in every schema that uses the type.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(inline)]
 pub enum Kind {
     File,
     Dir,
@@ -37,6 +39,47 @@ impl Kind {
         } else {
             Kind::Other
         }
+    }
+}
+
+/// Integer `format`s schemars adds; they are not JSON Schema vocabulary and clients ignore them.
+const INTEGER_FORMATS: &[&str] = &[
+    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "uint",
+];
+
+/// Container schema transform for every Params and Output type: drops what costs bytes in
+/// `tools/list` without telling the model anything (integer `format`s, `minimum: 0` on unsigned
+/// integers, defaults that are the zero value: `null`, `false`, `0`). Field docs state the real
+/// ranges and any other default. The binary's schema compaction also removes formats and null
+/// defaults; the zero `false`/`0` defaults and input `minimum: 0` are only removed here.
+pub(crate) fn compact_schema(schema: &mut schemars::Schema) {
+    schemars::transform::Transform::transform(
+        &mut schemars::transform::RecursiveTransform(strip_schema_noise),
+        schema,
+    );
+}
+
+fn strip_schema_noise(schema: &mut schemars::Schema) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    if object
+        .get("format")
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|format| INTEGER_FORMATS.contains(&format))
+    {
+        object.remove("format");
+    }
+    if object.get("minimum").and_then(serde_json::Value::as_u64) == Some(0) {
+        object.remove("minimum");
+    }
+    let zero_default = match object.get("default") {
+        Some(serde_json::Value::Null | serde_json::Value::Bool(false)) => true,
+        Some(serde_json::Value::Number(number)) => number.as_u64() == Some(0),
+        _ => false,
+    };
+    if zero_default {
+        object.remove("default");
     }
 }
 
@@ -86,7 +129,7 @@ pub(crate) fn display_join(raw: &str, relative: &Path) -> String {
 
 /// Stream a file through SHA-256, polling cancellation between blocks.
 pub(crate) fn sha256_file(path: &Path, cancel: &CancellationToken) -> ToolResult<String> {
-    let mut file = File::open(path).map_err(|error| ToolError::io(path, &error))?;
+    let (mut file, _) = open_regular(path)?;
     let mut hasher = Sha256::new();
     hash_reader(&mut file, &mut hasher, path, cancel, u64::MAX)?;
     Ok(hex::encode(hasher.finalize()))
@@ -141,6 +184,21 @@ pub(crate) fn new_file_mode() -> u32 {
         })
         .unwrap_or(0o022);
     0o666 & !umask
+}
+
+/// Open a regular file for reading. `O_NONBLOCK` keeps a FIFO from blocking the open; the kind is
+/// then checked on the opened descriptor, so nothing can be swapped in between.
+pub(crate) fn open_regular(path: &Path) -> ToolResult<(File, Metadata)> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|error| ToolError::io(path, &error))?;
+    let metadata = file
+        .metadata()
+        .map_err(|error| ToolError::io(path, &error))?;
+    require_regular_file(path, &metadata)?;
+    Ok((file, metadata))
 }
 
 /// Refuse anything but a regular file (directories, devices, sockets, FIFOs) with a clear message.
@@ -250,7 +308,12 @@ mod tests {
 
     #[test]
     fn escaped_length_matches_serde_json() {
-        for text in ["plain", "a\"b\\c\n\t\r", "\u{1}\u{8}\u{c}\u{7f}\u{1f}", "héllo"] {
+        for text in [
+            "plain",
+            "a\"b\\c\n\t\r",
+            "\u{1}\u{8}\u{c}\u{7f}\u{1f}",
+            "héllo",
+        ] {
             let json = serde_json::to_string(text).unwrap();
             assert_eq!(escaped_len(text.as_bytes()) + 2, json.len(), "{text:?}");
         }

@@ -23,10 +23,10 @@ use base64::Engine;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use skippy_core::limits::Budget;
-use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled};
+use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{IO_BUFFER, escaped_len, fitting_prefix, require_regular_file};
+use crate::common::{IO_BUFFER, escaped_len, fitting_prefix, open_regular};
 
 const DEFAULT_LIMIT: u64 = 2000;
 /// A NUL byte in this many leading bytes marks a file as binary (the same rule as git and grep).
@@ -49,32 +49,30 @@ pub enum Encoding {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::common::compact_schema)]
 pub struct Params {
-    /// File path: absolute, `~/...`, or relative to the first root
+    /// Absolute, or relative to the first root
     pub path: String,
-    /// First line, 1-based; <0 counts from the end (-100 = last 100). base64: byte offset
-    #[serde(default)]
+    /// 1-based first line; negative = from the end (-100: last 100 lines)
     pub offset: Option<i64>,
-    /// Max lines (default 2000). base64: max bytes (default and max: output cap)
-    #[serde(default)]
+    /// Max lines (default 2000). base64: offset and limit count bytes
     pub limit: Option<u64>,
-    /// utf8 (default), or base64 for binary files
+    /// utf8 (default) or base64
     #[serde(default)]
     pub encoding: Encoding,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::common::compact_schema)]
 pub struct Output {
     pub content: String,
-    /// <0 for tail reads; base64: byte offset
+    /// <0 when reading the tail; base64: bytes
     pub start_line: i64,
-    /// base64: end byte offset, exclusive
     pub end_line: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_lines: Option<u64>,
     pub size: u64,
     pub truncated: bool,
-    /// Pass as offset to continue
     pub next_offset: Option<i64>,
     /// Line cut to fit the output cap
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,7 +86,7 @@ impl Tool for ReadFile {
     type Output = Output;
     const NAME: &'static str = "read_file";
     const TITLE: &'static str = "Read file";
-    const DESCRIPTION: &'static str = "Read a text file by lines (negative offset = from the end, fast on huge files), or any file as base64.";
+    const DESCRIPTION: &'static str = "Read a text file by lines (negative offset = tail, fast on huge files) or any file as base64.";
     const TOOLSET: Toolset = Toolset::Files;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 
@@ -98,36 +96,55 @@ impl Tool for ReadFile {
         }
         let path = ctx.read_path(&params.path)?;
         let budget = Budget::for_output(ctx.max_output_bytes()).remaining();
-        ctx.blocking(move |cancel| read(path.as_path(), &params, budget, &cancel))
-            .await
+        ctx.blocking(move |cancel| {
+            // The line scanners report cancellation as an I/O error; name it for what it is.
+            read(path.as_path(), &params, budget, &cancel).map_err(|error| {
+                if cancel.is_cancelled() {
+                    ToolError::Cancelled
+                } else {
+                    error
+                }
+            })
+        })
+        .await
     }
 }
 
-fn read(path: &Path, params: &Params, budget: usize, cancel: &CancellationToken) -> ToolResult<Output> {
-    let file = File::open(path).map_err(|error| ToolError::io(path, &error))?;
-    let metadata = file
-        .metadata()
-        .map_err(|error| ToolError::io(path, &error))?;
-    require_regular_file(path, &metadata)?;
+fn read(
+    path: &Path,
+    params: &Params,
+    budget: usize,
+    cancel: &CancellationToken,
+) -> ToolResult<Output> {
+    let (file, metadata) = open_regular(path)?;
     let size = metadata.len();
-    let io = |error: std::io::Error| ToolError::io(path, &error);
-    if params.encoding == Encoding::Base64 && size > 0 && params.offset.unwrap_or(0) > to_i64(size) {
-        return Err(ToolError::invalid(format!(
-            "offset {} is past the end: the file has {size} bytes",
-            params.offset.unwrap_or(0)
-        )));
-    }
     match params.encoding {
         Encoding::Base64 => {
             let offset = params.offset.unwrap_or(0);
-            read_base64(&file, size, offset, params.limit, budget).map_err(io)
+            read_base64(&file, size, offset, params.limit, budget, path)
         }
         Encoding::Utf8 => {
             refuse_binary_start(&file, path)?;
             let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
             match params.offset.unwrap_or(1) {
-                offset if offset < 0 => read_tail(file, size, offset.unsigned_abs(), limit, budget, path, cancel),
-                offset => read_forward(file, size, offset.unsigned_abs().max(1), limit, budget, path, cancel),
+                offset if offset < 0 => read_tail(
+                    file,
+                    size,
+                    offset.unsigned_abs(),
+                    limit,
+                    budget,
+                    path,
+                    cancel,
+                ),
+                offset => read_forward(
+                    file,
+                    size,
+                    offset.unsigned_abs().max(1),
+                    limit,
+                    budget,
+                    path,
+                    cancel,
+                ),
             }
         }
     }
@@ -223,18 +240,23 @@ fn read_tail(
     let (collected, total_lines, tail_lines) = if size == 0 {
         // procfs and sysfs report size 0 but have content: read it whole (it is small).
         let mut data = Vec::new();
-        (&mut file).take(UNSIZED_MAX).read_to_end(&mut data).map_err(io)?;
+        (&mut file)
+            .take(UNSIZED_MAX)
+            .read_to_end(&mut data)
+            .map_err(io)?;
         let (start, total) = tail_start_in_memory(&data, wanted);
         let tail_lines = total.map_or(wanted, |total| total.min(wanted));
         let mut reader = Cursor::new(&data[start..]);
-        let collected = collect_lines(&mut reader, limit.min(tail_lines), budget, cancel).map_err(io)?;
+        let collected =
+            collect_lines(&mut reader, limit.min(tail_lines), budget, cancel).map_err(io)?;
         (collected, total, tail_lines)
     } else {
         let (start, total) = tail_start(&file, size, wanted, cancel).map_err(io)?;
         let tail_lines = total.map_or(wanted, |total| total.min(wanted));
         file.seek(SeekFrom::Start(start)).map_err(io)?;
         let mut reader = BufReader::with_capacity(IO_BUFFER.min(TAIL_BLOCK * 4), file);
-        let collected = collect_lines(&mut reader, limit.min(tail_lines), budget, cancel).map_err(io)?;
+        let collected =
+            collect_lines(&mut reader, limit.min(tail_lines), budget, cancel).map_err(io)?;
         (collected, total, tail_lines)
     };
     let content = into_text(collected.content, collected.cut, path)?;
@@ -270,7 +292,9 @@ fn tail_start(
         if cancel.is_cancelled() {
             return Err(std::io::Error::other("cancelled"));
         }
-        let length = usize::try_from(position).unwrap_or(TAIL_BLOCK).min(TAIL_BLOCK);
+        let length = usize::try_from(position)
+            .unwrap_or(TAIL_BLOCK)
+            .min(TAIL_BLOCK);
         position -= length as u64;
         file.read_exact_at(&mut block[..length], position)?;
         for index in memchr::memrchr_iter(b'\n', &block[..length]) {
@@ -288,7 +312,11 @@ fn tail_start_in_memory(data: &[u8], wanted: u64) -> (usize, Option<u64>) {
     let Some(&last) = data.last() else {
         return (0, Some(0));
     };
-    let end = if last == b'\n' { data.len() - 1 } else { data.len() };
+    let end = if last == b'\n' {
+        data.len() - 1
+    } else {
+        data.len()
+    };
     let mut found = 0u64;
     for index in memchr::memrchr_iter(b'\n', &data[..end]) {
         found += 1;
@@ -358,7 +386,12 @@ fn collect_lines(
     loop {
         if lines == limit {
             let more = !reader.fill_buf()?.is_empty();
-            return Ok(Collected { content, lines, cut: false, more });
+            return Ok(Collected {
+                content,
+                lines,
+                cut: false,
+                more,
+            });
         }
         let line_start = content.len();
         let mut started = false;
@@ -371,7 +404,12 @@ fn collect_lines(
                 if started {
                     lines += 1;
                 }
-                return Ok(Collected { content, lines, cut: false, more: false });
+                return Ok(Collected {
+                    content,
+                    lines,
+                    cut: false,
+                    more: false,
+                });
             }
             started = true;
             let (piece, line_ends) = match memchr::memchr(b'\n', buffer) {
@@ -382,7 +420,12 @@ fn collect_lines(
             if cost + piece_cost > budget {
                 if lines > 0 {
                     content.truncate(line_start);
-                    return Ok(Collected { content, lines, cut: false, more: true });
+                    return Ok(Collected {
+                        content,
+                        lines,
+                        cut: false,
+                        more: true,
+                    });
                 }
                 let fit = fitting_prefix(piece, budget - cost);
                 content.extend_from_slice(&piece[..fit]);
@@ -392,7 +435,12 @@ fn collect_lines(
                     skip_lines(reader, 1, cancel)?;
                 }
                 let more = !reader.fill_buf()?.is_empty();
-                return Ok(Collected { content, lines: 1, cut: true, more });
+                return Ok(Collected {
+                    content,
+                    lines: 1,
+                    cut: true,
+                    more,
+                });
             }
             content.extend_from_slice(piece);
             cost += piece_cost;
@@ -415,8 +463,7 @@ fn into_text(content: Vec<u8>, cut: bool, path: &Path) -> ToolResult<String> {
             if cut && utf8.error_len().is_none() {
                 let mut bytes = error.into_bytes();
                 bytes.truncate(utf8.valid_up_to());
-                return String::from_utf8(bytes)
-                    .map_err(|_| binary_error(path, "invalid UTF-8"));
+                return String::from_utf8(bytes).map_err(|_| binary_error(path, "invalid UTF-8"));
             }
             Err(binary_error(path, "invalid UTF-8"))
         }
@@ -429,7 +476,14 @@ fn read_base64(
     offset: i64,
     limit: Option<u64>,
     budget: usize,
-) -> std::io::Result<Output> {
+    path: &Path,
+) -> ToolResult<Output> {
+    if size > 0 && offset > to_i64(size) {
+        return Err(ToolError::invalid(format!(
+            "offset {offset} is past the end: the file has {size} bytes"
+        )));
+    }
+    let io = |error: std::io::Error| ToolError::io(path, &error);
     // Base64 turns 3 bytes into 4 characters.
     let most = (budget / 4 * 3) as u64;
     let limit = limit.unwrap_or(most).min(most);
@@ -439,10 +493,10 @@ fn read_base64(
         offset.unsigned_abs()
     };
     let mut data = vec![0u8; usize::try_from(limit).unwrap_or(usize::MAX)];
-    let read = read_at_most(file, &mut data, start)?;
+    let read = read_at_most(file, &mut data, start).map_err(io)?;
     data.truncate(read);
     let end = start + read as u64;
-    let more = read as u64 == limit && read_at_most(file, &mut [0u8; 1], end)? == 1;
+    let more = read as u64 == limit && read_at_most(file, &mut [0u8; 1], end).map_err(io)? == 1;
     let next_offset = more.then(|| to_i64(end));
     Ok(Output {
         content: base64::engine::general_purpose::STANDARD.encode(&data),
@@ -486,7 +540,12 @@ mod tests {
             .collect()
     }
 
-    async fn page_through(ctx: &ToolCtx, path: &str, mut offset: i64, limit: u64) -> (String, usize) {
+    async fn page_through(
+        ctx: &ToolCtx,
+        path: &str,
+        mut offset: i64,
+        limit: u64,
+    ) -> (String, usize) {
         let mut whole = String::new();
         let mut pages = 0;
         loop {
@@ -537,7 +596,10 @@ mod tests {
         assert_eq!(whole, text);
         assert!(pages > 20, "{pages}");
         // Each page stays within the budget once serialized.
-        let out = ReadFile.run(ctx.clone(), params("a.txt", Some(1), None)).await.unwrap();
+        let out = ReadFile
+            .run(ctx.clone(), params("a.txt", Some(1), None))
+            .await
+            .unwrap();
         assert!(serde_json::to_string(&out.content).unwrap().len() <= 4096 - 2048 + 2);
     }
 
@@ -545,9 +607,15 @@ mod tests {
     async fn last_line_without_newline_and_past_the_end() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.txt"), "one\ntwo\nthree").unwrap();
-        let out = ReadFile.run(ctx(dir.path()), params("a.txt", Some(3), None)).await.unwrap();
+        let out = ReadFile
+            .run(ctx(dir.path()), params("a.txt", Some(3), None))
+            .await
+            .unwrap();
         assert_eq!(out.content, "three");
-        assert_eq!((out.start_line, out.end_line, out.total_lines), (3, 3, Some(3)));
+        assert_eq!(
+            (out.start_line, out.end_line, out.total_lines),
+            (3, 3, Some(3))
+        );
         assert_eq!(out.next_offset, None);
         assert!(!out.truncated);
         let error = ReadFile
@@ -558,9 +626,15 @@ mod tests {
         assert!(error.to_string().contains("3 lines"), "{error}");
 
         std::fs::write(dir.path().join("empty"), "").unwrap();
-        let out = ReadFile.run(ctx(dir.path()), params("empty", None, None)).await.unwrap();
+        let out = ReadFile
+            .run(ctx(dir.path()), params("empty", None, None))
+            .await
+            .unwrap();
         assert_eq!((out.content.as_str(), out.total_lines), ("", Some(0)));
-        let out = ReadFile.run(ctx(dir.path()), params("empty", Some(-5), None)).await.unwrap();
+        let out = ReadFile
+            .run(ctx(dir.path()), params("empty", Some(-5), None))
+            .await
+            .unwrap();
         assert_eq!((out.content.as_str(), out.total_lines), ("", Some(0)));
     }
 
@@ -569,31 +643,51 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let text = numbered(200_000);
         std::fs::write(dir.path().join("big.log"), &text).unwrap();
-        let expected: String = text.lines().skip(200_000 - 100).map(|l| format!("{l}\n")).collect();
+        let expected: String = text
+            .lines()
+            .skip(200_000 - 100)
+            .map(|l| format!("{l}\n"))
+            .collect();
 
-        let out = ReadFile.run(ctx(dir.path()), params("big.log", Some(-100), None)).await.unwrap();
+        let out = ReadFile
+            .run(ctx(dir.path()), params("big.log", Some(-100), None))
+            .await
+            .unwrap();
         assert_eq!(out.content, expected);
         assert_eq!((out.start_line, out.end_line), (-100, -1));
-        assert_eq!((out.next_offset, out.truncated, out.total_lines), (None, false, None));
+        assert_eq!(
+            (out.next_offset, out.truncated, out.total_lines),
+            (None, false, None)
+        );
         assert_eq!(out.size, text.len() as u64);
 
         let half = ReadFile
             .run(ctx(dir.path()), params("big.log", Some(-100), Some(50)))
             .await
             .unwrap();
-        assert_eq!((half.start_line, half.end_line, half.next_offset), (-100, -51, Some(-50)));
+        assert_eq!(
+            (half.start_line, half.end_line, half.next_offset),
+            (-100, -51, Some(-50))
+        );
         assert!(half.truncated);
         let rest = ReadFile
             .run(ctx(dir.path()), params("big.log", Some(-50), Some(50)))
             .await
             .unwrap();
-        assert_eq!((rest.start_line, rest.end_line, rest.next_offset), (-50, -1, None));
+        assert_eq!(
+            (rest.start_line, rest.end_line, rest.next_offset),
+            (-50, -1, None)
+        );
         assert_eq!(format!("{}{}", half.content, rest.content), expected);
 
         // Paging a tail by the byte budget also ends exactly at the last line.
         let small = ctx_with(dir.path(), 4096);
         let (whole, pages) = page_through(&small, "big.log", -500, 1000).await;
-        let last_500: String = text.lines().skip(200_000 - 500).map(|l| format!("{l}\n")).collect();
+        let last_500: String = text
+            .lines()
+            .skip(200_000 - 500)
+            .map(|l| format!("{l}\n"))
+            .collect();
         assert_eq!(whole, last_500);
         assert!(pages > 5);
     }
@@ -602,10 +696,19 @@ mod tests {
     async fn tail_longer_than_the_file_reports_total() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.txt"), "a\nb\nc").unwrap();
-        let out = ReadFile.run(ctx(dir.path()), params("a.txt", Some(-10), None)).await.unwrap();
+        let out = ReadFile
+            .run(ctx(dir.path()), params("a.txt", Some(-10), None))
+            .await
+            .unwrap();
         assert_eq!(out.content, "a\nb\nc");
-        assert_eq!((out.start_line, out.end_line, out.total_lines), (-3, -1, Some(3)));
-        let out = ReadFile.run(ctx(dir.path()), params("a.txt", Some(-1), None)).await.unwrap();
+        assert_eq!(
+            (out.start_line, out.end_line, out.total_lines),
+            (-3, -1, Some(3))
+        );
+        let out = ReadFile
+            .run(ctx(dir.path()), params("a.txt", Some(-1), None))
+            .await
+            .unwrap();
         assert_eq!((out.content.as_str(), out.start_line), ("c", -1));
     }
 
@@ -615,12 +718,18 @@ mod tests {
         let long = "é".repeat(5000);
         std::fs::write(dir.path().join("a.txt"), format!("{long}\nnext\n")).unwrap();
         let ctx = ctx_with(dir.path(), 4096);
-        let out = ReadFile.run(ctx.clone(), params("a.txt", None, None)).await.unwrap();
+        let out = ReadFile
+            .run(ctx.clone(), params("a.txt", None, None))
+            .await
+            .unwrap();
         assert_eq!(out.cut_line, Some(1));
         assert!(out.truncated);
         assert_eq!(out.content, "é".repeat(1024));
         assert_eq!(out.next_offset, Some(2));
-        let next = ReadFile.run(ctx, params("a.txt", Some(2), None)).await.unwrap();
+        let next = ReadFile
+            .run(ctx, params("a.txt", Some(2), None))
+            .await
+            .unwrap();
         assert_eq!(next.content, "next\n");
     }
 
@@ -629,27 +738,48 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bytes: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
         std::fs::write(dir.path().join("bin"), &bytes).unwrap();
-        let error = ReadFile.run(ctx(dir.path()), params("bin", None, None)).await.unwrap_err();
+        let error = ReadFile
+            .run(ctx(dir.path()), params("bin", None, None))
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), "invalid_argument");
-        assert!(error.to_string().contains("encoding: \"base64\""), "{error}");
+        assert!(
+            error.to_string().contains("encoding: \"base64\""),
+            "{error}"
+        );
 
         std::fs::write(dir.path().join("latin1"), b"caf\xe9\n").unwrap();
-        let error = ReadFile.run(ctx(dir.path()), params("latin1", None, None)).await.unwrap_err();
+        let error = ReadFile
+            .run(ctx(dir.path()), params("latin1", None, None))
+            .await
+            .unwrap_err();
         assert!(error.to_string().contains("base64"), "{error}");
 
-        let decode = |text: &str| base64::engine::general_purpose::STANDARD.decode(text).unwrap();
+        let decode = |text: &str| {
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .unwrap()
+        };
         let mut params = params("bin", None, None);
         params.encoding = Encoding::Base64;
         let out = ReadFile.run(ctx(dir.path()), params).await.unwrap();
         assert_eq!(decode(&out.content), bytes);
-        assert_eq!((out.start_line, out.end_line, out.next_offset), (0, 10_000, None));
+        assert_eq!(
+            (out.start_line, out.end_line, out.next_offset),
+            (0, 10_000, None)
+        );
 
         // Paging bytes under a small budget, then a negative byte offset.
         let small = ctx_with(dir.path(), 4096);
         let mut offset = 0;
         let mut whole = Vec::new();
         loop {
-            let params = Params { path: "bin".into(), offset: Some(offset), limit: None, encoding: Encoding::Base64 };
+            let params = Params {
+                path: "bin".into(),
+                offset: Some(offset),
+                limit: None,
+                encoding: Encoding::Base64,
+            };
             let out = ReadFile.run(small.clone(), params).await.unwrap();
             assert_eq!(out.start_line, offset);
             whole.extend(decode(&out.content));
@@ -659,7 +789,12 @@ mod tests {
             }
         }
         assert_eq!(whole, bytes);
-        let params = Params { path: "bin".into(), offset: Some(-16), limit: Some(8), encoding: Encoding::Base64 };
+        let params = Params {
+            path: "bin".into(),
+            offset: Some(-16),
+            limit: Some(8),
+            encoding: Encoding::Base64,
+        };
         let out = ReadFile.run(ctx(dir.path()), params).await.unwrap();
         assert_eq!(decode(&out.content), &bytes[9984..9992]);
         assert_eq!((out.start_line, out.next_offset), (9984, Some(9992)));
@@ -669,14 +804,32 @@ mod tests {
     async fn directories_missing_files_and_outside_paths_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
-        let error = ReadFile.run(ctx(dir.path()), params("sub", None, None)).await.unwrap_err();
+        let error = ReadFile
+            .run(ctx(dir.path()), params("sub", None, None))
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), "invalid_argument");
         assert!(error.to_string().contains("directory"), "{error}");
-        let error = ReadFile.run(ctx(dir.path()), params("nope.txt", None, None)).await.unwrap_err();
+        nix::unistd::mkfifo(&dir.path().join("fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let error = ReadFile
+            .run(ctx(dir.path()), params("fifo", None, None))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("not a regular file"), "{error}");
+        let error = ReadFile
+            .run(ctx(dir.path()), params("nope.txt", None, None))
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), "not_found");
-        let error = ReadFile.run(ctx(dir.path()), params("/etc/hostname", None, None)).await.unwrap_err();
+        let error = ReadFile
+            .run(ctx(dir.path()), params("/etc/hostname", None, None))
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), "policy_denied");
-        let error = ReadFile.run(ctx(dir.path()), params("x", None, Some(0))).await.unwrap_err();
+        let error = ReadFile
+            .run(ctx(dir.path()), params("x", None, Some(0)))
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), "invalid_argument");
     }
 }

@@ -94,8 +94,14 @@ mod tests {
     #[test]
     fn keywords_as_whole_words() {
         assert_eq!(level("2026-11-21T10:00:00Z ERROR boom"), Level::Error);
-        assert_eq!(level("[Sat Nov 21 10:29:23 2026] [core:crit] x"), Level::Error);
-        assert_eq!(level("Nov 21 10:29:23 h sshd[1]: Failed password"), Level::Error);
+        assert_eq!(
+            level("[Sat Nov 21 10:29:23 2026] [core:crit] x"),
+            Level::Error
+        );
+        assert_eq!(
+            level("Nov 21 10:29:23 h sshd[1]: Failed password"),
+            Level::Error
+        );
         assert_eq!(level("level=warn msg=slow"), Level::Warning);
         assert_eq!(level("<Notice> started"), Level::Info);
         assert_eq!(level("TRACE enter"), Level::Debug);
@@ -104,7 +110,10 @@ mod tests {
         // The first keyword wins: an info line mentioning an error is info.
         assert_eq!(level("INFO retrying after error"), Level::Info);
         // A host name is not a message.
-        assert_eq!(level("Nov 21 10:29:23 debug-box cron[5]: job ran"), Level::Other);
+        assert_eq!(
+            level("Nov 21 10:29:23 debug-box cron[5]: job ran"),
+            Level::Other
+        );
     }
 
     #[test]

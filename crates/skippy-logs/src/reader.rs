@@ -88,7 +88,7 @@ impl Read for LogReader {
 }
 
 /// Turn a read error into a tool error: cancellation if the token fired, else an I/O error that
-/// names the file (corrupt gzip data shows up here).
+/// names the file (damaged gzip data and files truncated under us show up here).
 pub fn read_error(path: &Path, error: &io::Error, cancel: &CancellationToken) -> ToolError {
     if cancel.is_cancelled() {
         return ToolError::Cancelled;
@@ -96,7 +96,7 @@ pub fn read_error(path: &Path, error: &io::Error, cancel: &CancellationToken) ->
     match error.kind() {
         io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => {
             ToolError::Io(format!(
-                "`{}` could not be decompressed ({error}); the gzip data is damaged or incomplete",
+                "reading `{}` failed ({error}): it is damaged gzip data, or it was truncated while being read (log rotation); retry",
                 path.display()
             ))
         }
@@ -104,7 +104,14 @@ pub fn read_error(path: &Path, error: &io::Error, cancel: &CancellationToken) ->
     }
 }
 
-/// A reader that stops with an error as soon as the call is cancelled, and counts what it read.
+/// Bytes between two progress reports of a [`Watched`] reader.
+const PROGRESS_EVERY: u64 = 16 * 1024 * 1024;
+
+/// A progress callback: gets the bytes read so far.
+pub type OnProgress = Box<dyn FnMut(u64) + Send>;
+
+/// A reader that stops with an error as soon as the call is cancelled, counts what it read, and
+/// reports progress every 16 MiB.
 pub struct Watched<R> {
     inner: R,
     cancel: CancellationToken,
@@ -112,6 +119,8 @@ pub struct Watched<R> {
     pub newlines: u64,
     pub last_byte: Option<u8>,
     count_lines: bool,
+    on_progress: Option<OnProgress>,
+    next_report: u64,
 }
 
 impl<R: Read> Watched<R> {
@@ -123,7 +132,14 @@ impl<R: Read> Watched<R> {
             newlines: 0,
             last_byte: None,
             count_lines,
+            on_progress: None,
+            next_report: PROGRESS_EVERY,
         }
+    }
+
+    pub fn with_progress(mut self, on_progress: OnProgress) -> Self {
+        self.on_progress = Some(on_progress);
+        self
     }
 
     /// Lines read so far: newlines, plus a final line without one.
@@ -145,6 +161,12 @@ impl<R: Read> Read for Watched<R> {
         }
         if let Some(&last) = chunk.last() {
             self.last_byte = Some(last);
+        }
+        if self.bytes >= self.next_report
+            && let Some(report) = self.on_progress.as_mut()
+        {
+            report(self.bytes);
+            self.next_report = self.bytes + PROGRESS_EVERY;
         }
         Ok(count)
     }
@@ -183,6 +205,10 @@ impl<R: BufRead> ForwardLines<R> {
         self.offset
     }
 
+    pub fn get_ref(&self) -> &R {
+        &self.reader
+    }
+
     pub fn next_line(&mut self) -> io::Result<Option<ForwardLine<'_>>> {
         self.line.clear();
         let start = self.offset;
@@ -204,8 +230,7 @@ impl<R: BufRead> ForwardLines<R> {
                 None => (chunk, chunk.len(), false),
             };
             let room = self.max_line.saturating_sub(self.line.len());
-            self.line
-                .extend_from_slice(&part[..part.len().min(room)]);
+            self.line.extend_from_slice(&part[..part.len().min(room)]);
             length += part.len();
             self.reader.consume(consumed);
             self.offset += consumed as u64;
@@ -284,7 +309,11 @@ mod tests {
         let mut lines = ForwardLines::new(reader, 10, 5);
         let mut got = Vec::new();
         while let Some(line) = lines.next_line().unwrap() {
-            got.push((line.offset, String::from_utf8_lossy(line.bytes).into_owned(), line.cut));
+            got.push((
+                line.offset,
+                String::from_utf8_lossy(line.bytes).into_owned(),
+                line.cut,
+            ));
         }
         assert_eq!(
             got,

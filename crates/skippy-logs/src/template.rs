@@ -53,10 +53,12 @@ fn split_syslog_prefix(rest: &str) -> Option<Message<'_>> {
     if host.is_empty() || host.contains(':') || level::keyword(host.as_bytes()).is_some() {
         return None;
     }
-    let (tag, body) = match after_host.split_once(": ") {
-        Some(parts) => parts,
-        None => (after_host.strip_suffix(':')?, ""),
+    // The tag is the next word, ending in `:`.
+    let (tag, body) = match memchr::memchr(b' ', after_host.as_bytes()) {
+        Some(space) => (after_host.get(..space)?, after_host.get(space + 1..)?),
+        None => (after_host, ""),
     };
+    let tag = tag.strip_suffix(':')?;
     let name = match tag.split_once('[') {
         Some((name, pid)) => {
             let pid = pid.strip_suffix(']')?;
@@ -188,8 +190,8 @@ fn match_ipv4(bytes: &[u8], at: usize) -> Option<usize> {
         }
         cursor += run;
     }
-    let followed_by_digit = bytes.get(cursor) == Some(&b'.')
-        && bytes.get(cursor + 1).is_some_and(u8::is_ascii_digit);
+    let followed_by_digit =
+        bytes.get(cursor) == Some(&b'.') && bytes.get(cursor + 1).is_some_and(u8::is_ascii_digit);
     (ends_word(bytes, cursor) && !followed_by_digit).then_some(cursor - at)
 }
 
@@ -288,7 +290,9 @@ mod tests {
     #[test]
     fn strips_syslog_prefix_and_masks_variables() {
         assert_eq!(
-            template("Nov 21 10:29:23 web1 sshd[4242]: Failed password for root from 203.0.113.9 port 52311 ssh2"),
+            template(
+                "Nov 21 10:29:23 web1 sshd[4242]: Failed password for root from 203.0.113.9 port 52311 ssh2"
+            ),
             "sshd: Failed password for root from <ip> port <n> ssh<n>"
         );
         assert_eq!(
@@ -300,7 +304,9 @@ mod tests {
     #[test]
     fn lines_differing_in_variables_share_a_template() {
         let a = template("2026-11-21T10:00:00Z ERROR job 17 failed on 10.0.0.1 after 2.5s");
-        let b = template("2026-11-21T11:30:00.5+02:00 ERROR job 943 failed on 192.168.1.20 after 13.25s");
+        let b = template(
+            "2026-11-21T11:30:00.5+02:00 ERROR job 943 failed on 192.168.1.20 after 13.25s",
+        );
         assert_eq!(a, b);
         assert_eq!(a, "ERROR job <n> failed on <ip> after <n>s");
     }
@@ -335,7 +341,9 @@ mod tests {
             "ERROR db: connection lost"
         );
         assert_eq!(
-            template(r#"203.0.113.9 - - [21/Nov/2026:10:29:23 +0000] "GET /a?id=5 HTTP/1.1" 200 512"#),
+            template(
+                r#"203.0.113.9 - - [21/Nov/2026:10:29:23 +0000] "GET /a?id=5 HTTP/1.1" 200 512"#
+            ),
             r#""GET /a?id=<n> HTTP/<n>" <n> <n>"#
         );
         assert_eq!(template("no stamp 42 here"), "no stamp <n> here");

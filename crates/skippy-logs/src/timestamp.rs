@@ -103,8 +103,11 @@ fn month(line: &[u8], at: usize) -> Option<u32> {
 }
 
 fn weekday(line: &[u8], at: usize) -> bool {
-    line.get(at..at + 3)
-        .is_some_and(|name| WEEKDAYS.iter().any(|day| name.eq_ignore_ascii_case(&day[..])))
+    line.get(at..at + 3).is_some_and(|name| {
+        WEEKDAYS
+            .iter()
+            .any(|day| name.eq_ignore_ascii_case(&day[..]))
+    })
 }
 
 /// `HH:MM:SS` at `at`, then an optional `.fraction` or `,fraction`; returns the time and its end.
@@ -118,7 +121,8 @@ fn clock(line: &[u8], at: usize) -> Option<(NaiveTime, usize)> {
         .flatten()?;
     let mut end = at + 8;
     let mut nanos = 0u32;
-    if matches!(line.get(end), Some(b'.' | b',')) && line.get(end + 1).is_some_and(u8::is_ascii_digit)
+    if matches!(line.get(end), Some(b'.' | b','))
+        && line.get(end + 1).is_some_and(u8::is_ascii_digit)
     {
         end += 1;
         let mut scale = 100_000_000u32;
@@ -295,13 +299,20 @@ mod tests {
 
     fn at(line: &str) -> String {
         parse(line)
-            .map(|stamp| stamp.time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            .map(|stamp| {
+                stamp
+                    .time
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            })
             .unwrap_or_else(|| "none".to_string())
     }
 
     #[test]
     fn iso_and_rfc3339_variants() {
-        assert_eq!(at("2026-11-21T10:29:23Z app started"), "2026-11-21T10:29:23Z");
+        assert_eq!(
+            at("2026-11-21T10:29:23Z app started"),
+            "2026-11-21T10:29:23Z"
+        );
         assert_eq!(
             at("2026-11-21T10:29:23.123+01:00 x"),
             "2026-11-21T09:29:23.123Z"
@@ -317,7 +328,10 @@ mod tests {
             "2026-11-21T10:29:23.000123456Z"
         );
         let stamp = parse("<34>1 2026-11-21T10:29:23Z host app - msg").unwrap();
-        assert_eq!((stamp.start, stamp.end, stamp.kind), (6, 26, TimestampKind::Iso));
+        assert_eq!(
+            (stamp.start, stamp.end, stamp.kind),
+            (6, 26, TimestampKind::Iso)
+        );
     }
 
     #[test]
@@ -371,7 +385,10 @@ mod tests {
         let line = "[Sat Nov 21 10:29:23.123456 2026] [core:error] [pid 42] AH00037: x";
         let stamp = parse(line).unwrap();
         assert_eq!(stamp.kind, TimestampKind::Ctime);
-        assert_eq!(&line[stamp.start..stamp.end], "Sat Nov 21 10:29:23.123456 2026");
+        assert_eq!(
+            &line[stamp.start..stamp.end],
+            "Sat Nov 21 10:29:23.123456 2026"
+        );
         assert_eq!(at(line), "2026-11-21T10:29:23.123456Z");
         assert_eq!(at("Sun Nov  1 01:02:03 2026 x"), "2026-11-01T01:02:03Z");
     }

@@ -42,7 +42,7 @@ const UNIT_TYPES: &[&str] = &[
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Unit name, e.g. nginx or cron.timer; `.service` is added if no type
+    /// Unit, e.g. nginx or cron.timer (.service added if no type)
     pub service: String,
 }
 
@@ -52,7 +52,6 @@ pub struct Output {
     pub load_state: String,
     pub active_state: String,
     pub sub_state: String,
-    /// When it last became active
     #[serde(skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,8 +68,8 @@ impl Tool for CheckServiceStatus {
     type Output = Output;
     const NAME: &'static str = "check_service_status";
     const TITLE: &'static str = "Service status";
-    const DESCRIPTION: &'static str = "State of one systemd unit: load/active/sub state, since \
-        when, main PID, description, enablement.";
+    const DESCRIPTION: &'static str = "State of one systemd unit: load, active and sub state, since \
+        when, main PID.";
     const TOOLSET: Toolset = Toolset::System;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
     const TIMEOUT: Option<Duration> = Some(TIMEOUT);
@@ -280,7 +279,9 @@ ActiveEnterTimestamp=
         assert_eq!(unit_name("php8.2-fpm").unwrap(), "php8.2-fpm.service");
         assert_eq!(unit_name("getty@tty1").unwrap(), "getty@tty1.service");
         assert_eq!(
-            unit_name("systemd-fsck@dev-disk-by\\x2duuid").unwrap_err().code(),
+            unit_name("systemd-fsck@dev-disk-by\\x2duuid")
+                .unwrap_err()
+                .code(),
             "invalid_argument"
         );
         for bad in [
@@ -293,7 +294,11 @@ ActiveEnterTimestamp=
             "$(id)",
             "ünit",
         ] {
-            assert_eq!(unit_name(bad).unwrap_err().code(), "invalid_argument", "{bad}");
+            assert_eq!(
+                unit_name(bad).unwrap_err().code(),
+                "invalid_argument",
+                "{bad}"
+            );
         }
         assert!(unit_name(&"a".repeat(256)).is_ok());
         assert_eq!(
@@ -332,7 +337,10 @@ ActiveEnterTimestamp=
         } else {
             let error = result.unwrap_err();
             assert_eq!(error.code(), "unavailable");
-            assert!(error.to_string().contains("systemd is not running"), "{error}");
+            assert!(
+                error.to_string().contains("systemd is not running"),
+                "{error}"
+            );
         }
     }
 }

@@ -10,6 +10,7 @@ use skippy_core::{ToolCtx, ToolError, ToolResult};
 // Run-queue load averages over 1, 5 and 15 minutes. A plain comment, not a doc comment: docs on
 // output types land in the schema that every session pays for.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[schemars(inline)]
 pub struct LoadAverage {
     pub one: f64,
     pub five: f64,
@@ -48,7 +49,13 @@ pub fn percent(part: u64, whole: u64) -> f64 {
 }
 
 /// Check that an optional integer argument lies in `min..=max`, returning it or `default`.
-pub fn in_range(name: &str, value: Option<u64>, default: u64, min: u64, max: u64) -> ToolResult<u64> {
+pub fn in_range(
+    name: &str,
+    value: Option<u64>,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> ToolResult<u64> {
     let value = value.unwrap_or(default);
     if value < min || value > max {
         return Err(ToolError::invalid(format!(

@@ -24,7 +24,7 @@ const MAX_SAMPLE_MS: u64 = 5000;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Sampling interval in ms; default 200, 50..=5000
+    /// Sample length in ms; default 200, 50..=5000
     #[serde(default)]
     pub sample_ms: Option<u64>,
 }
@@ -38,6 +38,7 @@ pub struct Output {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
 pub struct CoreUsage {
     pub core: usize,
     pub usage_percent: f64,
@@ -51,8 +52,8 @@ impl Tool for GetCpuInfo {
     type Output = Output;
     const NAME: &'static str = "get_cpu_info";
     const TITLE: &'static str = "CPU usage";
-    const DESCRIPTION: &'static str = "CPU usage sampled over sample_ms (overall and per core, \
-        percent), core frequencies and the load average.";
+    const DESCRIPTION: &'static str = "CPU usage % sampled over sample_ms, overall and per core, with \
+        core frequencies and load average.";
     const TOOLSET: Toolset = Toolset::System;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 
@@ -206,8 +207,7 @@ mod tests {
 
     #[test]
     fn usage_is_busy_share_of_elapsed_time_and_guest_is_not_counted_twice() {
-        let (overall, cores) =
-            usage_between(&parse_stat(SAMPLE_BEFORE), &parse_stat(SAMPLE_AFTER));
+        let (overall, cores) = usage_between(&parse_stat(SAMPLE_BEFORE), &parse_stat(SAMPLE_AFTER));
         // All: busy +100 of total +200; core 0: +100 of +100; core 1: 0 of +100.
         assert_eq!(overall, 50.0);
         assert_eq!(cores, vec![(0, 100.0), (1, 0.0)]);
@@ -225,7 +225,12 @@ mod tests {
     async fn samples_every_core_of_this_machine() {
         let (_dir, ctx) = ctx();
         let output = GetCpuInfo
-            .run(ctx, Params { sample_ms: Some(50) })
+            .run(
+                ctx,
+                Params {
+                    sample_ms: Some(50),
+                },
+            )
             .await
             .unwrap();
         let logical = parse_stat(&std::fs::read_to_string("/proc/stat").unwrap())
@@ -255,7 +260,12 @@ mod tests {
             })
         };
         let output = GetCpuInfo
-            .run(ctx, Params { sample_ms: Some(500) })
+            .run(
+                ctx,
+                Params {
+                    sample_ms: Some(500),
+                },
+            )
             .await
             .unwrap();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);

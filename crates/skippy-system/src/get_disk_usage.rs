@@ -92,7 +92,7 @@ const NETWORK_TYPES: &[&str] = &[
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Absolute path: report only the filesystem holding it (any path)
+    /// Absolute path; only its filesystem (any path, not just roots)
     #[serde(default)]
     pub path: Option<String>,
 }
@@ -100,12 +100,12 @@ pub struct Params {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Output {
     pub filesystems: Vec<Filesystem>,
-    /// List cut at the output cap
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(inline)]
 pub struct Filesystem {
     pub mount_point: String,
     pub device: String,
@@ -113,7 +113,7 @@ pub struct Filesystem {
     pub total: u64,
     pub used: u64,
     pub available: u64,
-    /// used / (used + available), as df
+    /// used / (used + available), like df
     pub used_percent: f64,
 }
 
@@ -124,8 +124,8 @@ impl Tool for GetDiskUsage {
     type Output = Output;
     const NAME: &'static str = "get_disk_usage";
     const TITLE: &'static str = "Disk usage";
-    const DESCRIPTION: &'static str = "Size, used, available (bytes) of real mounted filesystems \
-        like df, or only of the filesystem holding `path`.";
+    const DESCRIPTION: &'static str = "Disk space (bytes) of real mounted filesystems, like df, or \
+        of the one holding `path`.";
     const TOOLSET: Toolset = Toolset::System;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 
@@ -138,7 +138,9 @@ impl Tool for GetDiskUsage {
                         "`path` = `{path}` is not absolute; pass an absolute path such as /var/lib"
                     )));
                 }
-                let filesystem = ctx.blocking(move |_| filesystem_of(Path::new(&path))).await?;
+                let filesystem = ctx
+                    .blocking(move |_| filesystem_of(Path::new(&path)))
+                    .await?;
                 Ok(Output {
                     filesystems: vec![filesystem],
                     truncated: false,
@@ -234,10 +236,7 @@ fn is_listed(mount: &Mount) -> bool {
     !(mount.mount_point.starts_with("/proc") || mount.mount_point.starts_with("/sys"))
 }
 
-fn list_filesystems(
-    mounts: &[Mount],
-    cancel: &CancellationToken,
-) -> ToolResult<Vec<Filesystem>> {
+fn list_filesystems(mounts: &[Mount], cancel: &CancellationToken) -> ToolResult<Vec<Filesystem>> {
     // A later mount at the same place hides the earlier ones: keep the last of each mount point.
     let mut seen_points = HashSet::new();
     let mut visible: Vec<&Mount> = mounts
@@ -317,6 +316,8 @@ struct Figures {
     available: u64,
 }
 
+// The conversions are no-ops on 64-bit Linux but not on 32-bit targets, where these are u32.
+#[allow(clippy::useless_conversion)]
 fn figures(path: &Path) -> nix::Result<Figures> {
     let stats = nix::sys::statvfs::statvfs(path)?;
     let unit = match u64::from(stats.fragment_size()) {
@@ -447,7 +448,10 @@ garbage line without separator
         let output = GetDiskUsage.run(ctx, params).await.unwrap();
         assert_eq!(output.filesystems.len(), 1);
         let filesystem = &output.filesystems[0];
-        assert!(canonical.starts_with(&filesystem.mount_point), "{filesystem:?}");
+        assert!(
+            canonical.starts_with(&filesystem.mount_point),
+            "{filesystem:?}"
+        );
         assert!(filesystem.total > 0);
         assert!(filesystem.used + filesystem.available <= filesystem.total);
         // The mount table agrees on the device and type of that mount point.
@@ -457,10 +461,7 @@ garbage line without separator
         assert_eq!(filesystem.device, mount.source);
         // And statvfs of the temp dir itself gives the same size.
         let stats = nix::sys::statvfs::statvfs(&canonical).unwrap();
-        assert_eq!(
-            filesystem.total,
-            u64::from(stats.blocks()) * u64::from(stats.fragment_size())
-        );
+        assert_eq!(filesystem.total, stats.blocks() * stats.fragment_size());
     }
 
     #[tokio::test]

@@ -18,7 +18,6 @@ pub struct Params {}
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Output {
     pub total: u64,
-    /// total - available
     pub used: u64,
     pub available: u64,
     pub free: u64,

@@ -29,23 +29,25 @@ pub struct Output {
     pub memory: MemorySummary,
 }
 
-// Output sub-structures carry plain comments: doc comments would be copied into the schema.
+// Output sub-structures are inlined and carry no doc comments: both keep the schema short.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
 pub struct OsInfo {
     pub name: String,
     pub version: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
 pub struct CpuSummary {
     pub model: String,
-    /// Absent when /proc/cpuinfo lacks topology
     #[serde(skip_serializing_if = "Option::is_none")]
     pub physical_cores: Option<usize>,
     pub logical_cores: usize,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
 pub struct MemorySummary {
     pub total: u64,
     pub available: u64,
@@ -58,8 +60,8 @@ impl Tool for GetSystemInfo {
     type Output = Output;
     const NAME: &'static str = "get_system_info";
     const TITLE: &'static str = "System overview";
-    const DESCRIPTION: &'static str = "Host name, OS, kernel, architecture, uptime, boot time, load \
-        average, CPU model and cores, total and available memory (bytes). Fast.";
+    const DESCRIPTION: &'static str = "Machine overview: OS, kernel, uptime, load, CPU model and \
+        cores, memory. Fast.";
     const TOOLSET: Toolset = Toolset::System;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 
@@ -173,7 +175,11 @@ mod tests {
             .parse()
             .unwrap();
         let boot = chrono::DateTime::parse_from_rfc3339(&output.boot_time).unwrap();
-        assert!((boot.timestamp() - btime as i64).abs() <= 1, "{}", output.boot_time);
+        assert!(
+            (boot.timestamp() - btime as i64).abs() <= 1,
+            "{}",
+            output.boot_time
+        );
         assert!(output.load_average.one >= 0.0);
         assert!(output.os.name != UNKNOWN);
     }

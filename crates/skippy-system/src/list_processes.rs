@@ -38,25 +38,26 @@ const MAX_COMMAND_BYTES: usize = 300;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Case-insensitive substring of the name or command line
+    /// Case-insensitive substring of name or command
     #[serde(default)]
     pub name_filter: Option<String>,
-    /// Ranking; default cpu (highest first); pid and name ascend
+    /// Default cpu; cpu and memory descend
     #[serde(default)]
     pub sort_by: SortBy,
-    /// Max processes returned; default 25, 1..=500
+    /// Default 25, max 500
     #[serde(default)]
     pub limit: Option<u64>,
-    /// Skip this many ranked processes (from next_offset); default 0
+    /// Resume at a next_offset; default 0
     #[serde(default)]
     pub offset: Option<u64>,
-    /// CPU sampling interval in ms; default 200, max 2000, 0 = lifetime
+    /// CPU sample in ms; default 200, max 2000; 0: lifetime avg
     #[serde(default)]
     pub sample_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(inline)]
 pub enum SortBy {
     #[default]
     Cpu,
@@ -76,6 +77,7 @@ pub struct Output {
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(inline)]
 pub struct ProcessInfo {
     pub pid: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,7 +87,7 @@ pub struct ProcessInfo {
     pub user: Option<String>,
     /// 100 = one core
     pub cpu_percent: f64,
-    /// Resident set size
+    /// RSS
     pub memory_bytes: u64,
     pub memory_percent: f64,
     pub status: String,
@@ -100,8 +102,8 @@ impl Tool for ListProcesses {
     type Output = Output;
     const NAME: &'static str = "list_processes";
     const TITLE: &'static str = "List processes";
-    const DESCRIPTION: &'static str = "Processes with sampled CPU %, memory, user, status, start \
-        time and masked command line; filter, sort, limit, page.";
+    const DESCRIPTION: &'static str = "Processes with sampled CPU %, memory, user, status and \
+        command line; filter, sort, page.";
     const TOOLSET: Toolset = Toolset::System;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 
@@ -114,7 +116,7 @@ impl Tool for ListProcesses {
                 sysinfo::set_open_files_limit(0);
                 let mut system = System::new();
                 system.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
-                system.refresh_processes_specifics(ProcessesToUpdate::All, true, first_refresh());
+                system.refresh_processes_specifics(ProcessesToUpdate::All, true, refresh_kind());
                 Ok(Snapshot::take(system))
             })
             .await?;
@@ -151,7 +153,13 @@ struct Request {
 impl Request {
     fn from_params(params: Params, max_output_bytes: usize) -> ToolResult<Self> {
         let limit = in_range("limit", params.limit, DEFAULT_LIMIT, 1, MAX_LIMIT)?;
-        let sample_ms = in_range("sample_ms", params.sample_ms, DEFAULT_SAMPLE_MS, 0, MAX_SAMPLE_MS)?;
+        let sample_ms = in_range(
+            "sample_ms",
+            params.sample_ms,
+            DEFAULT_SAMPLE_MS,
+            0,
+            MAX_SAMPLE_MS,
+        )?;
         let offset = params.offset.unwrap_or(0);
         let filter = params
             .name_filter
@@ -189,9 +197,9 @@ impl Request {
     }
 }
 
-/// What the first read needs: the cheap per-sample figures plus the command line and owner, which
-/// do not change and so are read once.
-fn first_refresh() -> ProcessRefreshKind {
+/// What each read refreshes: CPU time and memory every time; command line and owner only for
+/// processes not seen before (they do not change).
+fn refresh_kind() -> ProcessRefreshKind {
     ProcessRefreshKind::nothing()
         .with_cpu()
         .with_memory()
@@ -224,14 +232,8 @@ impl Snapshot {
     /// Read the table again and return each process's CPU time gained since, in ms, with the
     /// wall time elapsed. A process born in between gained all of its CPU time in the window.
     fn refresh(&mut self) -> Sample {
-        let second = ProcessRefreshKind::nothing()
-            .with_cpu()
-            .with_memory()
-            .with_cmd(UpdateKind::OnlyIfNotSet)
-            .with_user(UpdateKind::OnlyIfNotSet)
-            .without_tasks();
         self.system
-            .refresh_processes_specifics(ProcessesToUpdate::All, true, second);
+            .refresh_processes_specifics(ProcessesToUpdate::All, true, refresh_kind());
         let elapsed = self.at.elapsed();
         let gained = self
             .system
@@ -355,11 +357,9 @@ fn sort(rows: &mut [ProcessInfo], sort_by: SortBy) {
                 .total_cmp(&a.cpu_percent)
                 .then(a.pid.cmp(&b.pid))
         }),
-        SortBy::Memory => rows.sort_by(|a, b| {
-            b.memory_bytes
-                .cmp(&a.memory_bytes)
-                .then(a.pid.cmp(&b.pid))
-        }),
+        SortBy::Memory => {
+            rows.sort_by(|a, b| b.memory_bytes.cmp(&a.memory_bytes).then(a.pid.cmp(&b.pid)))
+        }
         SortBy::Pid => rows.sort_by_key(|row| row.pid),
         SortBy::Name => rows.sort_by(|a, b| {
             a.name
@@ -560,9 +560,10 @@ mod tests {
                 .await
                 .unwrap();
             assert!(output.processes.len() <= 10);
-            let cores = std::thread::available_parallelism().unwrap().get().max(
-                parse_cores(),
-            ) as f64;
+            let cores = std::thread::available_parallelism()
+                .unwrap()
+                .get()
+                .max(parse_cores()) as f64;
             for pair in output.processes.windows(2) {
                 match sort_by {
                     SortBy::Memory => assert!(pair[0].memory_bytes >= pair[1].memory_bytes),

@@ -1,0 +1,389 @@
+//! `list_directory`: the entries of a directory, optionally recursive, sorted by path and paged.
+//!
+//! The walk is depth-first with each directory's entries sorted by name, so entries come out in
+//! path order without collecting the whole tree, and `offset` paging is stable between calls.
+//! Symbolic links are listed as links and never followed. `pattern` filters what is listed by entry
+//! name; directories that do not match are still walked. Hidden entries (dot names) are skipped
+//! unless `include_hidden`, and a skipped directory is not walked.
+//!
+//! Limits: `limit` entries per page (max 5000) and the output byte budget; after the page, the walk
+//! keeps counting matches for `total` up to 100000 and then stops. Unreadable subdirectories are
+//! skipped. No side effects.
+
+use std::path::Path;
+
+use globset::GlobMatcher;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use skippy_core::limits::Budget;
+use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled};
+use tokio_util::sync::CancellationToken;
+
+use crate::common::{Kind, json_string_cost, modified};
+
+const DEFAULT_LIMIT: u32 = 500;
+const MAX_LIMIT: u32 = 5000;
+const MAX_DEPTH: u32 = 64;
+/// The walk stops counting matches for `total` here.
+const COUNT_CAP: u64 = 100_000;
+/// JSON cost of one entry besides its name and path: keys, kind, size, time.
+const ENTRY_OVERHEAD: usize = 100;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = crate::common::compact_schema)]
+pub struct Params {
+    /// Absolute, or relative to the first root
+    pub path: String,
+    /// Walk subdirectories
+    #[serde(default)]
+    pub recursive: bool,
+    /// Depth limit (default 1, or 10 if recursive; max 64)
+    pub max_depth: Option<u32>,
+    /// Glob on entry names, e.g. *.conf
+    pub pattern: Option<String>,
+    /// Include dot entries
+    #[serde(default)]
+    pub include_hidden: bool,
+    /// Index of the first entry to return
+    #[serde(default)]
+    pub offset: u64,
+    /// Max entries (default 500, max 5000)
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct Entry {
+    pub name: String,
+    pub path: String,
+    pub kind: Kind,
+    pub size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::common::compact_schema)]
+pub struct Output {
+    pub entries: Vec<Entry>,
+    /// Counting stops at 100000
+    pub total: u64,
+    pub truncated: bool,
+    pub next_offset: Option<u64>,
+}
+
+pub struct ListDirectory;
+
+impl Tool for ListDirectory {
+    type Params = Params;
+    type Output = Output;
+    const NAME: &'static str = "list_directory";
+    const TITLE: &'static str = "List directory";
+    const DESCRIPTION: &'static str =
+        "List directory entries sorted by path, optionally recursive, with kind, size, mtime.";
+    const TOOLSET: Toolset = Toolset::Files;
+    const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
+
+    async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
+        let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ToolError::invalid(format!("limit must be 1..={MAX_LIMIT}")));
+        }
+        let depth = params
+            .max_depth
+            .unwrap_or(if params.recursive { 10 } else { 1 });
+        if !(1..=MAX_DEPTH).contains(&depth) {
+            return Err(ToolError::invalid(format!(
+                "max_depth must be 1..={MAX_DEPTH}"
+            )));
+        }
+        let pattern = params
+            .pattern
+            .as_deref()
+            .map(|pattern| {
+                globset::Glob::new(pattern)
+                    .map(|glob| glob.compile_matcher())
+                    .map_err(|error| ToolError::invalid(format!("invalid pattern: {error}")))
+            })
+            .transpose()?;
+        let root = ctx.read_path(&params.path)?;
+        let metadata = std::fs::metadata(root.as_path())
+            .map_err(|error| ToolError::io(root.as_path(), &error))?;
+        if !metadata.is_dir() {
+            return Err(ToolError::invalid(format!(
+                "`{}` is not a directory; use get_file_info or read_file for a file",
+                params.path
+            )));
+        }
+        let budget = Budget::for_output(ctx.max_output_bytes());
+        let walk = Walk {
+            depth,
+            pattern,
+            include_hidden: params.include_hidden,
+            offset: params.offset,
+            limit,
+        };
+        ctx.blocking(move |cancel| walk.run(root.as_path(), budget, &cancel))
+            .await
+    }
+}
+
+struct Walk {
+    depth: u32,
+    pattern: Option<GlobMatcher>,
+    include_hidden: bool,
+    offset: u64,
+    limit: u32,
+}
+
+impl Walk {
+    fn run(
+        &self,
+        root: &Path,
+        mut budget: Budget,
+        cancel: &CancellationToken,
+    ) -> ToolResult<Output> {
+        let walker = ignore::WalkBuilder::new(root)
+            .standard_filters(false)
+            .hidden(!self.include_hidden)
+            .follow_links(false)
+            .max_depth(Some(self.depth as usize))
+            .sort_by_file_name(|a, b| a.cmp(b))
+            .build();
+        let mut entries = Vec::new();
+        let mut matched = 0u64;
+        let mut page_full = false;
+        for item in walker {
+            check_cancelled(cancel)?;
+            let entry = match item {
+                Ok(entry) => entry,
+                Err(error) => {
+                    tracing::debug!(%error, "list_directory: skipped an unreadable entry");
+                    continue;
+                }
+            };
+            if entry.depth() == 0 {
+                continue;
+            }
+            if let Some(pattern) = &self.pattern
+                && !pattern.is_match(entry.file_name())
+            {
+                continue;
+            }
+            matched += 1;
+            if matched <= self.offset {
+                continue;
+            }
+            if !page_full {
+                let listed = describe(root, &entry);
+                let cost = json_string_cost(&listed.name)
+                    + json_string_cost(&listed.path)
+                    + ENTRY_OVERHEAD;
+                if entries.len() < self.limit as usize && budget.take(cost) {
+                    entries.push(listed);
+                    continue;
+                }
+                page_full = true;
+            }
+            if matched >= COUNT_CAP {
+                break;
+            }
+        }
+        let next_offset = page_full.then(|| self.offset + entries.len() as u64);
+        Ok(Output {
+            entries,
+            total: matched,
+            truncated: page_full,
+            next_offset,
+        })
+    }
+}
+
+fn describe(root: &Path, entry: &ignore::DirEntry) -> Entry {
+    let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
+    let metadata = std::fs::symlink_metadata(entry.path()).ok();
+    let kind = entry
+        .file_type()
+        .or_else(|| metadata.as_ref().map(std::fs::Metadata::file_type))
+        .map_or(Kind::Other, Kind::of);
+    Entry {
+        name: entry.file_name().to_string_lossy().into_owned(),
+        path: relative.to_string_lossy().into_owned(),
+        kind,
+        size: metadata.as_ref().map_or(0, std::fs::Metadata::len),
+        modified: metadata.as_ref().and_then(modified),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skippy_core::Config;
+    use std::os::unix::fs::symlink;
+
+    fn ctx(dir: &Path) -> ToolCtx {
+        ToolCtx::for_tests(Config::defaults_for(dir).unwrap())
+    }
+
+    fn params(path: &str) -> Params {
+        Params {
+            path: path.into(),
+            recursive: false,
+            max_depth: None,
+            pattern: None,
+            include_hidden: false,
+            offset: 0,
+            limit: None,
+        }
+    }
+
+    fn paths(out: &Output) -> Vec<&str> {
+        out.entries
+            .iter()
+            .map(|entry| entry.path.as_str())
+            .collect()
+    }
+
+    fn tree() -> (tempfile::TempDir, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("a.txt"), "12345").unwrap();
+        std::fs::write(root.join("b.rs"), "fn main() {}").unwrap();
+        std::fs::create_dir_all(root.join("sub/deeper")).unwrap();
+        std::fs::write(root.join("sub/c.rs"), "").unwrap();
+        std::fs::write(root.join("sub/deeper/d.rs"), "").unwrap();
+        std::fs::write(root.join(".hidden"), "").unwrap();
+        std::fs::write(outside.path().join("secret.rs"), "").unwrap();
+        symlink(outside.path(), root.join("link_out")).unwrap();
+        (dir, outside)
+    }
+
+    #[tokio::test]
+    async fn lists_one_level_sorted_with_kinds() {
+        let (dir, _outside) = tree();
+        let out = ListDirectory
+            .run(ctx(dir.path()), params("."))
+            .await
+            .unwrap();
+        assert_eq!(paths(&out), ["a.txt", "b.rs", "link_out", "sub"]);
+        assert_eq!(out.total, 4);
+        assert!(!out.truncated);
+        assert_eq!(out.next_offset, None);
+        let kinds: Vec<Kind> = out.entries.iter().map(|entry| entry.kind).collect();
+        assert_eq!(kinds, [Kind::File, Kind::File, Kind::Symlink, Kind::Dir]);
+        assert_eq!(out.entries[0].size, 5);
+        assert_eq!(out.entries[0].name, "a.txt");
+        assert!(out.entries[0].modified.as_deref().unwrap().ends_with('Z'));
+
+        let mut hidden = params(".");
+        hidden.include_hidden = true;
+        let out = ListDirectory.run(ctx(dir.path()), hidden).await.unwrap();
+        assert_eq!(paths(&out)[0], ".hidden");
+    }
+
+    #[tokio::test]
+    async fn recursive_walk_never_follows_links_and_filters_by_glob() {
+        let (dir, _outside) = tree();
+        let mut recursive = params(".");
+        recursive.recursive = true;
+        let out = ListDirectory.run(ctx(dir.path()), recursive).await.unwrap();
+        assert_eq!(
+            paths(&out),
+            [
+                "a.txt",
+                "b.rs",
+                "link_out",
+                "sub",
+                "sub/c.rs",
+                "sub/deeper",
+                "sub/deeper/d.rs"
+            ]
+        );
+
+        let mut globbed = params(".");
+        globbed.recursive = true;
+        globbed.pattern = Some("*.rs".into());
+        let out = ListDirectory.run(ctx(dir.path()), globbed).await.unwrap();
+        assert_eq!(paths(&out), ["b.rs", "sub/c.rs", "sub/deeper/d.rs"]);
+        assert_eq!(out.entries[2].name, "d.rs");
+
+        let mut shallow = params("sub");
+        shallow.max_depth = Some(2);
+        let out = ListDirectory.run(ctx(dir.path()), shallow).await.unwrap();
+        assert_eq!(paths(&out), ["c.rs", "deeper", "deeper/d.rs"]);
+    }
+
+    #[tokio::test]
+    async fn pages_cover_every_entry_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in 0..25 {
+            std::fs::write(dir.path().join(format!("f{n:02}")), "").unwrap();
+        }
+        let mut all = Vec::new();
+        let mut offset = 0;
+        let mut offsets = Vec::new();
+        loop {
+            let mut page = params(".");
+            page.offset = offset;
+            page.limit = Some(10);
+            let out = ListDirectory.run(ctx(dir.path()), page).await.unwrap();
+            assert_eq!(out.total, 25);
+            all.extend(out.entries.into_iter().map(|entry| entry.name));
+            offsets.push(out.next_offset);
+            match out.next_offset {
+                Some(next) => offset = next,
+                None => break,
+            }
+        }
+        assert_eq!(offsets, [Some(10), Some(20), None]);
+        let expected: Vec<String> = (0..25).map(|n| format!("f{n:02}")).collect();
+        assert_eq!(all, expected);
+    }
+
+    #[tokio::test]
+    async fn the_byte_budget_also_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in 0..100 {
+            std::fs::write(
+                dir.path().join(format!("{}{n:03}", "long_name_".repeat(4))),
+                "",
+            )
+            .unwrap();
+        }
+        let mut config = Config::defaults_for(dir.path()).unwrap();
+        config.server.max_output_bytes = 4096;
+        let out = ListDirectory
+            .run(ToolCtx::for_tests(config), params("."))
+            .await
+            .unwrap();
+        assert!(out.truncated);
+        assert!(out.entries.len() < 100 && !out.entries.is_empty());
+        assert_eq!(out.next_offset, Some(out.entries.len() as u64));
+        assert!(serde_json::to_string(&out).unwrap().len() <= 4096);
+    }
+
+    #[tokio::test]
+    async fn bad_arguments_are_refused() {
+        let (dir, _outside) = tree();
+        let error = ListDirectory
+            .run(ctx(dir.path()), params("a.txt"))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "invalid_argument");
+        let error = ListDirectory
+            .run(ctx(dir.path()), params("link_out"))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "policy_denied");
+        let mut bad = params(".");
+        bad.pattern = Some("[".into());
+        let error = ListDirectory.run(ctx(dir.path()), bad).await.unwrap_err();
+        assert_eq!(error.code(), "invalid_argument");
+        let mut bad = params(".");
+        bad.limit = Some(5001);
+        let error = ListDirectory.run(ctx(dir.path()), bad).await.unwrap_err();
+        assert_eq!(error.code(), "invalid_argument");
+    }
+}

@@ -1,0 +1,468 @@
+//! `write_file`: create, replace or append to a text file under the write roots.
+//!
+//! `overwrite` (the default) is an atomic replace: the content goes to a temporary file in the same
+//! directory, is fsynced, takes the old file's permission bits (and owner, where the OS allows),
+//! and is renamed over the target, so readers never see half a file. A hard link elsewhere keeps
+//! the old content. `create_new` fails with `already_exists` if anything is at the path; `append`
+//! adds to the end (creating the file if needed). Both open with `O_NOFOLLOW`, so a symbolic link
+//! swapped in after the path check is refused. The path policy resolves links before the check, so a
+//! link inside the roots is written through to its (allowed) target, and one pointing out is refused.
+//!
+//! Side effects: writes the file; with `create_dirs`, creates missing parent directories.
+//! `dry_run` validates everything and reports what would happen without touching the disk.
+
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset};
+use tokio_util::sync::CancellationToken;
+
+use crate::common::{atomic_replace, hash_reader, sha256_hex};
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(inline)]
+pub enum WriteMode {
+    #[default]
+    Overwrite,
+    Append,
+    CreateNew,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = crate::common::compact_schema)]
+pub struct Params {
+    /// Absolute, or relative to the first write root
+    pub path: String,
+    /// Text to write
+    pub content: String,
+    /// overwrite (default, atomic), append, or create_new
+    #[serde(default)]
+    pub mode: WriteMode,
+    /// Create missing parent directories
+    #[serde(default)]
+    pub create_dirs: bool,
+    /// Validate and report only; write nothing
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::common::compact_schema)]
+pub struct Output {
+    pub bytes_written: u64,
+    pub sha256: String,
+    pub created: bool,
+    pub dry_run: bool,
+}
+
+pub struct WriteFile;
+
+impl Tool for WriteFile {
+    type Params = Params;
+    type Output = Output;
+    const NAME: &'static str = "write_file";
+    const TITLE: &'static str = "Write file";
+    const DESCRIPTION: &'static str = "Write a text file: atomic overwrite, append, or create_new.";
+    const TOOLSET: Toolset = Toolset::Files;
+    const ANNOTATIONS: Annotations = Annotations {
+        read_only: false,
+        destructive: true,
+        idempotent: true,
+        open_world: false,
+    };
+
+    async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
+        let target = ctx.write_path(&params.path)?;
+        ctx.blocking(move |cancel| write(target.as_path(), &params, &cancel))
+            .await
+    }
+}
+
+fn write(path: &Path, params: &Params, cancel: &CancellationToken) -> ToolResult<Output> {
+    let existing = existing_file(path)?;
+    prepare_parent(path, params.create_dirs, params.dry_run)?;
+    let content = params.content.as_bytes();
+    let bytes_written = content.len() as u64;
+    let created = existing.is_none();
+    let sha256 = match params.mode {
+        WriteMode::Overwrite => {
+            if !params.dry_run {
+                atomic_replace(path, content)?;
+            }
+            sha256_hex(content)
+        }
+        WriteMode::CreateNew => {
+            if existing.is_some() {
+                return Err(ToolError::AlreadyExists(format!(
+                    "`{}` already exists; use mode \"overwrite\" to replace it or \"append\" to add to it",
+                    path.display()
+                )));
+            }
+            if !params.dry_run {
+                create_new(path, content)?;
+            }
+            sha256_hex(content)
+        }
+        WriteMode::Append => append(path, content, existing.is_some(), params.dry_run, cancel)?,
+    };
+    Ok(Output {
+        bytes_written,
+        sha256,
+        created,
+        dry_run: params.dry_run,
+    })
+}
+
+/// The metadata of what is at `path` now, refusing directories and special files.
+fn existing_file(path: &Path) -> ToolResult<Option<Metadata>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.is_dir() => Err(ToolError::invalid(format!(
+            "`{}` is a directory; give a file path inside it",
+            path.display()
+        ))),
+        Ok(metadata) if !metadata.is_file() && !metadata.file_type().is_symlink() => {
+            Err(ToolError::invalid(format!(
+                "`{}` is not a regular file (device, socket or FIFO); Skippy only writes regular files",
+                path.display()
+            )))
+        }
+        Ok(metadata) => Ok(Some(metadata)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(ToolError::io(path, &error)),
+    }
+}
+
+/// Make sure the parent directory exists, creating it when asked (and not a dry run).
+fn prepare_parent(path: &Path, create_dirs: bool, dry_run: bool) -> ToolResult<()> {
+    let Some(parent) = path.parent() else {
+        return Err(ToolError::invalid(format!(
+            "`{}` has no parent directory",
+            path.display()
+        )));
+    };
+    match std::fs::metadata(parent) {
+        Ok(metadata) if metadata.is_dir() => Ok(()),
+        Ok(_) => Err(ToolError::invalid(format!(
+            "`{}` is not a directory",
+            parent.display()
+        ))),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            if !create_dirs {
+                return Err(ToolError::NotFound(format!(
+                    "the directory `{}` does not exist; pass create_dirs: true to create it",
+                    parent.display()
+                )));
+            }
+            if dry_run {
+                return Ok(());
+            }
+            std::fs::create_dir_all(parent).map_err(|error| ToolError::io(parent, &error))
+        }
+        Err(error) => Err(ToolError::io(parent, &error)),
+    }
+}
+
+fn create_new(path: &Path, content: &[u8]) -> ToolResult<()> {
+    let io = |error: std::io::Error| ToolError::io(path, &error);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o666)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(io)?;
+    file.write_all(content).map_err(io)?;
+    file.sync_all().map_err(io)
+}
+
+/// Append `content` and return the SHA-256 of the whole resulting file. The old content is hashed
+/// through the same descriptor that appends, so the digest describes the file that was written.
+fn append(
+    path: &Path,
+    content: &[u8],
+    exists: bool,
+    dry_run: bool,
+    cancel: &CancellationToken,
+) -> ToolResult<String> {
+    let io = |error: std::io::Error| ToolError::io(path, &error);
+    let mut hasher = Sha256::new();
+    if dry_run {
+        if exists {
+            let mut file = File::open(path).map_err(io)?;
+            hash_reader(&mut file, &mut hasher, path, cancel, u64::MAX)?;
+        }
+        hasher.update(content);
+        return Ok(hex::encode(hasher.finalize()));
+    }
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(0o666)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(io)?;
+    hash_reader(&mut file, &mut hasher, path, cancel, u64::MAX)?;
+    file.write_all(content).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    hasher.update(content);
+    Ok(hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::new_file_mode;
+    use skippy_core::Config;
+    use std::os::unix::fs::{PermissionsExt, symlink};
+
+    fn ctx(dir: &Path) -> ToolCtx {
+        ToolCtx::for_tests(Config::defaults_for(dir).unwrap())
+    }
+
+    fn params(path: &str, content: &str, mode: WriteMode) -> Params {
+        Params {
+            path: path.into(),
+            content: content.into(),
+            mode,
+            create_dirs: false,
+            dry_run: false,
+        }
+    }
+
+    fn mode_of(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn overwrite_creates_then_replaces_keeping_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.txt");
+        let out = WriteFile
+            .run(
+                ctx(dir.path()),
+                params("a.txt", "hello\n", WriteMode::Overwrite),
+            )
+            .await
+            .unwrap();
+        assert!(out.created && !out.dry_run);
+        assert_eq!(out.bytes_written, 6);
+        assert_eq!(out.sha256, sha256_hex(b"hello\n"));
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "hello\n");
+        assert_eq!(mode_of(&file), new_file_mode());
+
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let out = WriteFile
+            .run(
+                ctx(dir.path()),
+                params("a.txt", "bye", WriteMode::Overwrite),
+            )
+            .await
+            .unwrap();
+        assert!(!out.created);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "bye");
+        assert_eq!(mode_of(&file), 0o640);
+        assert_eq!(
+            names(dir.path()),
+            ["a.txt"],
+            "no temporary file is left behind"
+        );
+    }
+
+    #[tokio::test]
+    async fn append_adds_and_hashes_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("log.txt");
+        let out = WriteFile
+            .run(ctx(dir.path()), params("log.txt", "a\n", WriteMode::Append))
+            .await
+            .unwrap();
+        assert!(out.created);
+        let out = WriteFile
+            .run(ctx(dir.path()), params("log.txt", "b\n", WriteMode::Append))
+            .await
+            .unwrap();
+        assert!(!out.created);
+        assert_eq!(out.bytes_written, 2);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "a\nb\n");
+        assert_eq!(out.sha256, sha256_hex(b"a\nb\n"));
+    }
+
+    #[tokio::test]
+    async fn create_new_refuses_an_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("new.txt");
+        let out = WriteFile
+            .run(
+                ctx(dir.path()),
+                params("new.txt", "one", WriteMode::CreateNew),
+            )
+            .await
+            .unwrap();
+        assert!(out.created);
+        let error = WriteFile
+            .run(
+                ctx(dir.path()),
+                params("new.txt", "two", WriteMode::CreateNew),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "already_exists");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "one");
+    }
+
+    #[tokio::test]
+    async fn missing_parent_needs_create_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = WriteFile
+            .run(
+                ctx(dir.path()),
+                params("x/y/z.txt", "z", WriteMode::Overwrite),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "not_found");
+        assert!(error.to_string().contains("create_dirs"), "{error}");
+        let mut with_dirs = params("x/y/z.txt", "z", WriteMode::Overwrite);
+        with_dirs.create_dirs = true;
+        WriteFile.run(ctx(dir.path()), with_dirs).await.unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("x/y/z.txt")).unwrap(),
+            "z"
+        );
+    }
+
+    #[tokio::test]
+    async fn dry_run_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("old.txt"), "old\n").unwrap();
+        for mode in [
+            WriteMode::Overwrite,
+            WriteMode::Append,
+            WriteMode::CreateNew,
+        ] {
+            let mut dry = params("d/new.txt", "new\n", mode);
+            dry.dry_run = true;
+            dry.create_dirs = true;
+            let out = WriteFile.run(ctx(dir.path()), dry).await.unwrap();
+            assert!(out.dry_run && out.created);
+            assert_eq!(out.sha256, sha256_hex(b"new\n"));
+        }
+        let mut dry = params("old.txt", "new\n", WriteMode::Append);
+        dry.dry_run = true;
+        let out = WriteFile.run(ctx(dir.path()), dry).await.unwrap();
+        assert_eq!(out.sha256, sha256_hex(b"old\nnew\n"));
+        let mut dry = params("old.txt", "new\n", WriteMode::CreateNew);
+        dry.dry_run = true;
+        let error = WriteFile.run(ctx(dir.path()), dry).await.unwrap_err();
+        assert_eq!(error.code(), "already_exists");
+        assert_eq!(names(dir.path()), ["old.txt"]);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("old.txt")).unwrap(),
+            "old\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn outside_roots_and_links_pointing_out_are_denied() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim.txt");
+        std::fs::write(&victim, "safe").unwrap();
+        let error = WriteFile
+            .run(
+                ctx(dir.path()),
+                params(victim.to_str().unwrap(), "x", WriteMode::Overwrite),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "policy_denied");
+
+        symlink(&victim, dir.path().join("link")).unwrap();
+        for mode in [
+            WriteMode::Overwrite,
+            WriteMode::Append,
+            WriteMode::CreateNew,
+        ] {
+            let error = WriteFile
+                .run(ctx(dir.path()), params("link", "x", mode))
+                .await
+                .unwrap_err();
+            assert_eq!(error.code(), "policy_denied");
+        }
+        symlink(outside.path(), dir.path().join("out_dir")).unwrap();
+        let error = WriteFile
+            .run(
+                ctx(dir.path()),
+                params("out_dir/new.txt", "x", WriteMode::CreateNew),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "policy_denied");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "safe");
+        assert!(!outside.path().join("new.txt").exists());
+    }
+
+    #[tokio::test]
+    async fn a_link_inside_the_roots_is_written_through_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("real.txt"), "old").unwrap();
+        symlink(dir.path().join("real.txt"), dir.path().join("alias")).unwrap();
+        WriteFile
+            .run(
+                ctx(dir.path()),
+                params("alias", "new", WriteMode::Overwrite),
+            )
+            .await
+            .unwrap();
+        assert!(
+            std::fs::symlink_metadata(dir.path().join("alias"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("real.txt")).unwrap(),
+            "new"
+        );
+    }
+
+    #[tokio::test]
+    async fn directories_and_read_only_mode_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let error = WriteFile
+            .run(ctx(dir.path()), params("sub", "x", WriteMode::Overwrite))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "invalid_argument");
+
+        let mut config = Config::defaults_for(dir.path()).unwrap();
+        config.server.read_only = true;
+        let error = WriteFile
+            .run(
+                ToolCtx::for_tests(config),
+                params("a.txt", "x", WriteMode::Overwrite),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "policy_denied");
+        assert!(!dir.path().join("a.txt").exists());
+    }
+}

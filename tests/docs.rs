@@ -44,8 +44,17 @@ fn tools_list_matches_snapshot() {
     // Every tool carries all hints and both schemas.
     for tool in tools.as_array().unwrap() {
         let annotations = &tool["annotations"];
-        for hint in ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] {
-            assert!(annotations[hint].is_boolean(), "{} lacks {hint}", tool["name"]);
+        for hint in [
+            "readOnlyHint",
+            "destructiveHint",
+            "idempotentHint",
+            "openWorldHint",
+        ] {
+            assert!(
+                annotations[hint].is_boolean(),
+                "{} lacks {hint}",
+                tool["name"]
+            );
         }
         assert_eq!(tool["inputSchema"]["type"], "object");
         assert!(tool["outputSchema"].is_object());
@@ -58,13 +67,19 @@ fn splice(document: &str, name: &str, body: &str) -> Option<String> {
     let end = format!("<!-- end {name} -->");
     let start = document.find(&begin)? + begin.len();
     let stop = document[start..].find(&end)? + start;
-    Some(format!("{}{}{}", &document[..start], body, &document[stop..]))
+    Some(format!(
+        "{}{}{}",
+        &document[..start],
+        body,
+        &document[stop..]
+    ))
 }
 
 fn check_generated_section(file: &str, name: &str, body: &str) {
     let path = repo(file);
     let document = std::fs::read_to_string(&path).unwrap_or_default();
-    let expected = splice(&document, name, body).unwrap_or_else(|| panic!("{file} lacks the `{name}` markers"));
+    let expected = splice(&document, name, body)
+        .unwrap_or_else(|| panic!("{file} lacks the `{name}` markers"));
     if update() && expected != document {
         std::fs::write(&path, &expected).unwrap();
         return;
@@ -83,7 +98,8 @@ fn readme_tools_table_matches_registry() {
 
 #[test]
 fn configuration_reference_names_every_key_and_variable() {
-    let text = std::fs::read_to_string(repo("docs/configuration.md")).expect("docs/configuration.md");
+    let text =
+        std::fs::read_to_string(repo("docs/configuration.md")).expect("docs/configuration.md");
     let keys = [
         "default_timeout_ms",
         "max_output_bytes",
@@ -100,10 +116,16 @@ fn configuration_reference_names_every_key_and_variable() {
         "aliases",
     ];
     for key in keys {
-        assert!(text.contains(key), "docs/configuration.md does not document `{key}`");
+        assert!(
+            text.contains(key),
+            "docs/configuration.md does not document `{key}`"
+        );
     }
     for var in skippy_env_vars() {
-        assert!(text.contains(&var), "docs/configuration.md does not document `{var}`");
+        assert!(
+            text.contains(&var),
+            "docs/configuration.md does not document `{var}`"
+        );
     }
 }
 
@@ -146,7 +168,10 @@ fn reference_section(tool: &Value) -> String {
         annotations["title"].as_str().unwrap_or_default()
     );
     let schema = &tool["inputSchema"];
-    let required: Vec<&str> = schema["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     match schema["properties"].as_object() {
         Some(props) if !props.is_empty() => {
             text.push_str("| Parameter | Type | Required | Description |\n|---|---|---|---|\n");
@@ -154,8 +179,16 @@ fn reference_section(tool: &Value) -> String {
                 text.push_str(&format!(
                     "| `{param}` | {} | {} | {} |\n",
                     type_name(spec, schema),
-                    if required.contains(&param.as_str()) { "yes" } else { "no" },
-                    spec["description"].as_str().unwrap_or_default().replace('|', "\\|").replace('\n', " ")
+                    if required.contains(&param.as_str()) {
+                        "yes"
+                    } else {
+                        "no"
+                    },
+                    spec["description"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .replace('|', "\\|")
+                        .replace('\n', " ")
                 ));
             }
         }
@@ -174,10 +207,19 @@ fn type_name(spec: &Value, root: &Value) -> String {
         let name = reference.rsplit('/').next().unwrap_or_default();
         let target = &root["$defs"][name];
         if let Some(values) = target["enum"].as_array() {
-            return values.iter().filter_map(Value::as_str).map(|v| format!("`{v}`")).collect::<Vec<_>>().join(" \\| ");
+            return values
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(" \\| ");
         }
         if let Some(variants) = target["oneOf"].as_array() {
-            let names: Vec<String> = variants.iter().filter_map(|v| v["const"].as_str().or(v["enum"][0].as_str())).map(|v| format!("`{v}`")).collect();
+            let names: Vec<String> = variants
+                .iter()
+                .filter_map(|v| v["const"].as_str().or(v["enum"][0].as_str()))
+                .map(|v| format!("`{v}`"))
+                .collect();
             if !names.is_empty() {
                 return names.join(" \\| ");
             }
@@ -185,12 +227,22 @@ fn type_name(spec: &Value, root: &Value) -> String {
         return name.to_string();
     }
     if let Some(any) = spec["anyOf"].as_array() {
-        return any.iter().map(|s| type_name(s, root)).filter(|t| t != "null").collect::<Vec<_>>().join(" or ");
+        return any
+            .iter()
+            .map(|s| type_name(s, root))
+            .filter(|t| t != "null")
+            .collect::<Vec<_>>()
+            .join(" or ");
     }
     match &spec["type"] {
         Value::String(t) if t == "array" => format!("array of {}", type_name(&spec["items"], root)),
         Value::String(t) => t.clone(),
-        Value::Array(types) => types.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect::<Vec<_>>().join(" or "),
+        Value::Array(types) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|t| *t != "null")
+            .collect::<Vec<_>>()
+            .join(" or "),
         _ => "value".to_string(),
     }
 }

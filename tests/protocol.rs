@@ -17,7 +17,12 @@ fn initialize_reports_name_version_instructions_and_tools_capability() {
     assert_eq!(result["serverInfo"]["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(result["protocolVersion"], "2025-11-25");
     assert!(result["capabilities"]["tools"].is_object());
-    assert!(result["instructions"].as_str().unwrap().contains("next_offset"));
+    assert!(
+        result["instructions"]
+            .as_str()
+            .unwrap()
+            .contains("next_offset")
+    );
     assert!(server.close().success());
 }
 
@@ -27,10 +32,15 @@ fn server_discover_lifecycle_lists_and_calls_tools() {
     let mut server = sandbox.spawn();
     let response = server.discover();
     let result = &response["result"];
-    let versions = result["supportedVersions"].as_array().expect("supportedVersions");
+    let versions = result["supportedVersions"]
+        .as_array()
+        .expect("supportedVersions");
     assert!(versions.contains(&json!("2026-07-28")), "{result}");
     let list = server.request("tools/list", json!({}));
-    assert!(list["result"]["tools"].as_array().unwrap().len() >= 17, "{list}");
+    assert!(
+        list["result"]["tools"].as_array().unwrap().len() >= 17,
+        "{list}"
+    );
     let status = server.call_ok("server_status", json!({}));
     assert_eq!(status["protocol_version"], "2026-07-28");
     assert!(server.close().success());
@@ -46,7 +56,9 @@ fn malformed_json_line_gets_parse_error_and_server_keeps_serving() {
     assert_eq!(error["id"], Value::Null);
     // Valid JSON that is not a JSON-RPC message: invalid request, with its id.
     server.send_raw(r#"{"jsonrpc":"2.0","id":"odd","unexpected":true}"#);
-    let error = server.next_message(WAIT).expect("an invalid request response");
+    let error = server
+        .next_message(WAIT)
+        .expect("an invalid request response");
     assert_eq!(error["error"]["code"], -32600, "{error}");
     assert_eq!(error["id"], "odd");
     let status = server.call_ok("server_status", json!({}));
@@ -68,7 +80,10 @@ fn sigterm_exits_cleanly() {
     let sandbox = Sandbox::new();
     let mut server = sandbox.start();
     let pid = nix_pid(&server);
-    std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("kill");
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
     let status = wait_exit(&mut server.child, WAIT).expect("exit after SIGTERM");
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
@@ -81,7 +96,10 @@ fn nix_pid(server: &Server) -> u32 {
 fn unknown_tool_is_a_protocol_error_and_unknown_field_an_is_error_result() {
     let sandbox = Sandbox::new();
     let mut server = sandbox.start();
-    let response = server.request("tools/call", json!({"name": "no_such_tool", "arguments": {}}));
+    let response = server.request(
+        "tools/call",
+        json!({"name": "no_such_tool", "arguments": {}}),
+    );
     assert_eq!(response["error"]["code"], -32602, "{response}");
     let (code, message) = server.call_err("server_status", json!({"surprise": 1}));
     assert_eq!(code, "invalid_argument");
@@ -110,14 +128,31 @@ fn every_call_writes_one_audit_line_with_secrets_redacted() {
     sandbox.write("notes.txt", "the password is correct-horse-battery\n");
     let mut server = sandbox.start();
     let content = server.call_ok("read_file", json!({"path": "notes.txt"}));
-    assert!(!content["content"].as_str().unwrap().contains("correct-horse-battery"), "secret leaked: {content}");
+    assert!(
+        !content["content"]
+            .as_str()
+            .unwrap()
+            .contains("correct-horse-battery"),
+        "secret leaked: {content}"
+    );
     assert!(content["content"].as_str().unwrap().contains("********"));
-    let _ = server.call_err("read_file", json!({"path": "missing-correct-horse-battery.txt"}));
+    let _ = server.call_err(
+        "read_file",
+        json!({"path": "missing-correct-horse-battery.txt"}),
+    );
     let audit = sandbox.audit_path();
-    let lines = audit_lines_until(&audit, |l| l["tool"] == "read_file" && l["outcome"] == "error");
+    let lines = audit_lines_until(&audit, |l| {
+        l["tool"] == "read_file" && l["outcome"] == "error"
+    });
     let text = std::fs::read_to_string(&audit).unwrap();
-    assert!(!text.contains("correct-horse-battery"), "secret in audit log: {text}");
-    let ok = lines.iter().find(|l| l["tool"] == "read_file" && l["outcome"] == "ok").expect("ok line");
+    assert!(
+        !text.contains("correct-horse-battery"),
+        "secret in audit log: {text}"
+    );
+    let ok = lines
+        .iter()
+        .find(|l| l["tool"] == "read_file" && l["outcome"] == "ok")
+        .expect("ok line");
     assert_eq!(ok["arguments"]["path"], "notes.txt");
     assert!(ok["bytes"].as_u64().unwrap() > 0);
     assert!(ok["duration_ms"].as_f64().is_some());
@@ -131,8 +166,16 @@ fn read_only_mode_hides_and_refuses_mutating_tools() {
     let sandbox = Sandbox::new().with_config("[server]\nread_only = true\n");
     let mut server = sandbox.start();
     let list = server.request("tools/list", json!({}));
-    let names: Vec<&str> = list["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert!(!names.contains(&"write_file") && !names.contains(&"edit_file"), "{names:?}");
+    let names: Vec<&str> = list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        !names.contains(&"write_file") && !names.contains(&"edit_file"),
+        "{names:?}"
+    );
     assert!(names.contains(&"read_file"));
     let (code, _) = server.call_err("write_file", json!({"path": "a.txt", "content": "x"}));
     assert_eq!(code, "policy_denied");
@@ -141,11 +184,21 @@ fn read_only_mode_hides_and_refuses_mutating_tools() {
 
 #[test]
 fn disabled_tools_and_toolsets_are_hidden_and_refused() {
-    let sandbox = Sandbox::new().with_config("[server]\ndisabled_tools = [\"read_file\"]\ndisabled_toolsets = [\"logs\"]\n");
+    let sandbox = Sandbox::new().with_config(
+        "[server]\ndisabled_tools = [\"read_file\"]\ndisabled_toolsets = [\"logs\"]\n",
+    );
     let mut server = sandbox.start();
     let list = server.request("tools/list", json!({}));
-    let names: Vec<&str> = list["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert!(!names.contains(&"read_file") && !names.contains(&"tail_log"), "{names:?}");
+    let names: Vec<&str> = list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        !names.contains(&"read_file") && !names.contains(&"tail_log"),
+        "{names:?}"
+    );
     let (code, _) = server.call_err("read_file", json!({"path": "x"}));
     assert_eq!(code, "policy_denied");
     let (code, _) = server.call_err("tail_log", json!({"path": "/var/log/x"}));
@@ -158,11 +211,24 @@ fn config_errors_name_the_key_and_exit_non_zero() {
     let output = sandbox.command().arg("doctor").output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).contains("max_output_byte"));
-    let output = sandbox.command().arg("serve").stdin(std::process::Stdio::null()).output().unwrap();
+    let output = sandbox
+        .command()
+        .arg("serve")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("max_output_byte"), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("max_output_byte"),
+        "{output:?}"
+    );
     let sandbox = Sandbox::new().with_config("[server]\ndisabled_tools = [\"reed_file\"]\n");
-    let output = sandbox.command().arg("serve").stdin(std::process::Stdio::null()).output().unwrap();
+    let output = sandbox
+        .command()
+        .arg("serve")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("reed_file"));
 }
@@ -171,15 +237,27 @@ fn config_errors_name_the_key_and_exit_non_zero() {
 fn cli_call_prints_json_and_exit_status_follows_is_error() {
     let sandbox = Sandbox::new();
     sandbox.write("a.txt", "hello\n");
-    let output = sandbox.command().args(["call", "read_file", r#"{"path":"a.txt"}"#]).output().unwrap();
+    let output = sandbox
+        .command()
+        .args(["call", "read_file", r#"{"path":"a.txt"}"#])
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{output:?}");
     let value: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(value["content"], "hello\n");
-    let output = sandbox.command().args(["call", "read_file", r#"{"path":"nope.txt"}"#]).output().unwrap();
+    let output = sandbox
+        .command()
+        .args(["call", "read_file", r#"{"path":"nope.txt"}"#])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let value: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(value["error"]["code"], "not_found");
-    let output = sandbox.command().args(["call", "get_system_info"]).output().unwrap();
+    let output = sandbox
+        .command()
+        .args(["call", "get_system_info"])
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{output:?}");
 }
 

@@ -17,14 +17,55 @@ const NUMBER_FORMATS: &[&str] = &[
     "int64", "int128", "float", "double",
 ];
 
-/// Schema of what a type accepts (tool parameters).
+/// Schema of what a type accepts (tool parameters). Beyond the common compaction: `minimum: 0` (every
+/// count is unsigned) and defaults equal to the zero value (`false`, `0`) are dropped, and an optional
+/// parameter is typed as its plain type (leaving it out is how it is omitted).
 pub fn input_schema<T: JsonSchema>() -> Arc<JsonObject> {
-    generate::<T>(SchemaSettings::draft2020_12())
+    let mut schema = generate::<T>(SchemaSettings::draft2020_12());
+    let mut value = Value::Object(std::mem::take(Arc::make_mut(&mut schema)));
+    slim_input(&mut value);
+    match value {
+        Value::Object(object) => Arc::new(object),
+        _ => Arc::new(JsonObject::new()),
+    }
+}
+
+fn slim_input(value: &mut Value) {
+    let Value::Object(object) = value else { return };
+    if object.get("minimum").and_then(Value::as_u64) == Some(0) {
+        object.remove("minimum");
+    }
+    let zero_default = match object.get("default") {
+        Some(Value::Bool(false)) => true,
+        Some(Value::Number(number)) => number.as_u64() == Some(0),
+        _ => false,
+    };
+    if zero_default {
+        object.remove("default");
+    }
+    if let Some(Value::Array(types)) = object.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let single = types.remove(0);
+            object.insert("type".into(), single);
+        }
+    }
+    for (key, child) in object.iter_mut() {
+        match (key.as_str(), child) {
+            ("properties" | "$defs", Value::Object(map)) => map.values_mut().for_each(slim_input),
+            ("items", item) => slim_input(item),
+            (_, Value::Array(items)) if matches!(key.as_str(), "anyOf" | "oneOf" | "allOf") => {
+                items.iter_mut().for_each(slim_input)
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Schema of what a type writes (tool results). Output schemas describe the shape for clients that
-/// validate `structuredContent`; `required` lists, numeric bounds and struct-level docs add bytes to
-/// every `tools/list` without telling the model anything it needs, so they are dropped.
+/// validate `structuredContent`; `required` lists, numeric bounds and docs add bytes to every
+/// `tools/list` without changing what validates, so they are dropped (field semantics belong in the
+/// tool description and the docs).
 pub fn output_schema<T: JsonSchema>() -> Arc<JsonObject> {
     let mut schema = generate::<T>(SchemaSettings::draft2020_12().for_serialize());
     let mut value = Value::Object(std::mem::take(Arc::make_mut(&mut schema)));
@@ -41,9 +82,7 @@ fn slim_output(value: &mut Value) {
             object.remove("required");
             object.remove("minimum");
             object.remove("additionalProperties");
-            if object.contains_key("properties") {
-                object.remove("description");
-            }
+            object.remove("description");
             for (key, child) in object.iter_mut() {
                 match key.as_str() {
                     "properties" | "$defs" | "definitions" => {
@@ -60,7 +99,9 @@ fn slim_output(value: &mut Value) {
     }
 }
 
-fn generate<T: JsonSchema>(settings: SchemaSettings) -> Arc<JsonObject> {
+fn generate<T: JsonSchema>(mut settings: SchemaSettings) -> Arc<JsonObject> {
+    // Inline nested types: `$defs` + `$ref` cost more bytes than they save for these small schemas.
+    settings.inline_subschemas = true;
     let schema = settings.into_generator().into_root_schema_for::<T>();
     let mut value =
         serde_json::to_value(schema).unwrap_or_else(|_| Value::Object(JsonObject::new()));

@@ -77,10 +77,14 @@ pub fn to_mcp_result(outcome: CallOutcome) -> CallToolResult {
 }
 
 /// Forwards tool progress as `notifications/progress`, at most one per [`PROGRESS_INTERVAL`].
+///
+/// Tools report from blocking threads too, so the notification is spawned on the runtime handle
+/// captured when the call started, not on "the current runtime".
 struct PeerProgress {
     peer: Peer<RoleServer>,
     token: ProgressToken,
     last: Mutex<Option<Instant>>,
+    runtime: tokio::runtime::Handle,
 }
 
 impl ProgressSink for PeerProgress {
@@ -100,7 +104,7 @@ impl ProgressSink for PeerProgress {
             param = param.with_message(message);
         }
         let peer = self.peer.clone();
-        tokio::spawn(async move {
+        self.runtime.spawn(async move {
             let _ = peer.notify_progress(param).await;
         });
     }
@@ -151,6 +155,7 @@ impl ServerHandler for SkippyServer {
                 peer: context.peer.clone(),
                 token,
                 last: Mutex::new(None),
+                runtime: tokio::runtime::Handle::current(),
             }) as Arc<dyn ProgressSink>
         });
         let arguments = request.arguments.unwrap_or_default();

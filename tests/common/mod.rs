@@ -38,7 +38,14 @@ impl Sandbox {
         for d in [&root, &outside, &home] {
             std::fs::create_dir_all(d).expect("mkdir");
         }
-        Sandbox { dir, root, outside, home, config: None, env: Vec::new() }
+        Sandbox {
+            dir,
+            root,
+            outside,
+            home,
+            config: None,
+            env: Vec::new(),
+        }
     }
 
     /// Write `skippy.toml` (outside the root, passed with --config).
@@ -114,7 +121,15 @@ impl Sandbox {
                 let _ = etx.send(line);
             }
         });
-        Server { child, stdin: Some(stdin), lines: rx, stderr: erx, pending: VecDeque::new(), next_id: 1, meta: None }
+        Server {
+            child,
+            stdin: Some(stdin),
+            lines: rx,
+            stderr: erx,
+            pending: VecDeque::new(),
+            next_id: 1,
+            meta: None,
+        }
     }
 
     /// Start and complete the `initialize` handshake.
@@ -176,7 +191,10 @@ impl Server {
             return Some(message);
         }
         match self.lines.recv_timeout(timeout) {
-            Ok(line) => Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("server wrote non-JSON to stdout: {line:?}: {e}"))),
+            Ok(line) => Some(
+                serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("server wrote non-JSON to stdout: {line:?}: {e}")),
+            ),
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => None,
         }
@@ -184,7 +202,12 @@ impl Server {
 
     /// Wait for the response with `id`; other messages are kept for later.
     pub fn response(&mut self, id: u64) -> Value {
-        self.response_within(id, WAIT).unwrap_or_else(|| panic!("no response to request {id} within {WAIT:?}; stderr: {}", self.stderr_text()))
+        self.response_within(id, WAIT).unwrap_or_else(|| {
+            panic!(
+                "no response to request {id} within {WAIT:?}; stderr: {}",
+                self.stderr_text()
+            )
+        })
     }
 
     pub fn response_within(&mut self, id: u64, timeout: Duration) -> Option<Value> {
@@ -200,7 +223,8 @@ impl Server {
             }
             match self.lines.recv_timeout(left) {
                 Ok(line) => {
-                    let message: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("non-JSON on stdout: {line:?}: {e}"));
+                    let message: Value = serde_json::from_str(&line)
+                        .unwrap_or_else(|e| panic!("non-JSON on stdout: {line:?}: {e}"));
                     if message["id"] == json!(id) {
                         break Some(message);
                     }
@@ -215,7 +239,8 @@ impl Server {
 
     /// Messages without an id (notifications) seen so far.
     pub fn take_notifications(&mut self) -> Vec<Value> {
-        let (notes, rest): (Vec<Value>, Vec<Value>) = self.pending.drain(..).partition(|m| m.get("id").is_none());
+        let (notes, rest): (Vec<Value>, Vec<Value>) =
+            self.pending.drain(..).partition(|m| m.get("id").is_none());
         self.pending = rest.into();
         notes
     }
@@ -230,7 +255,10 @@ impl Server {
             "initialize",
             json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "skippy-tests", "version": "1"}}),
         );
-        assert!(response.get("result").is_some(), "initialize failed: {response}");
+        assert!(
+            response.get("result").is_some(),
+            "initialize failed: {response}"
+        );
         self.notify("notifications/initialized", json!({}));
         response
     }
@@ -249,28 +277,46 @@ impl Server {
     /// Call a tool and return the `result` object (panics on a JSON-RPC error).
     pub fn call(&mut self, tool: &str, arguments: Value) -> Value {
         let response = self.request("tools/call", json!({"name": tool, "arguments": arguments}));
-        response.get("result").cloned().unwrap_or_else(|| panic!("tools/call {tool} gave a JSON-RPC error: {response}"))
+        response
+            .get("result")
+            .cloned()
+            .unwrap_or_else(|| panic!("tools/call {tool} gave a JSON-RPC error: {response}"))
     }
 
     /// Call a tool that must succeed; returns `structuredContent`.
     pub fn call_ok(&mut self, tool: &str, arguments: Value) -> Value {
         let result = self.call(tool, arguments.clone());
-        assert_eq!(result["isError"], json!(false), "{tool}({arguments}) failed: {result}");
+        assert_eq!(
+            result["isError"],
+            json!(false),
+            "{tool}({arguments}) failed: {result}"
+        );
         let structured = result["structuredContent"].clone();
         let text = result["content"][0]["text"].as_str().expect("text block");
-        assert_eq!(serde_json::from_str::<Value>(text).expect("text block is JSON"), structured, "text block must mirror structuredContent");
+        assert_eq!(
+            serde_json::from_str::<Value>(text).expect("text block is JSON"),
+            structured,
+            "text block must mirror structuredContent"
+        );
         structured
     }
 
     /// Call a tool that must fail; returns the error code and message.
     pub fn call_err(&mut self, tool: &str, arguments: Value) -> (String, String) {
         let result = self.call(tool, arguments.clone());
-        assert_eq!(result["isError"], json!(true), "{tool}({arguments}) should fail: {result}");
+        assert_eq!(
+            result["isError"],
+            json!(true),
+            "{tool}({arguments}) should fail: {result}"
+        );
         let text = result["content"][0]["text"].as_str().expect("error text");
         let body: Value = serde_json::from_str(text).expect("error body is JSON");
         (
             body["error"]["code"].as_str().expect("code").to_string(),
-            body["error"]["message"].as_str().expect("message").to_string(),
+            body["error"]["message"]
+                .as_str()
+                .expect("message")
+                .to_string(),
         )
     }
 
@@ -322,7 +368,11 @@ pub fn audit_lines_until(path: &Path, predicate: impl Fn(&Value) -> bool) -> Vec
         if lines.iter().any(&predicate) {
             return lines;
         }
-        assert!(Instant::now() < deadline, "audit log {} never got the expected line: {lines:?}", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "audit log {} never got the expected line: {lines:?}",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -42,47 +42,6 @@ impl Kind {
     }
 }
 
-/// Integer `format`s schemars adds; they are not JSON Schema vocabulary and clients ignore them.
-const INTEGER_FORMATS: &[&str] = &[
-    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "uint",
-];
-
-/// Container schema transform for every Params and Output type: drops what costs bytes in
-/// `tools/list` without telling the model anything (integer `format`s, `minimum: 0` on unsigned
-/// integers, defaults that are the zero value: `null`, `false`, `0`). Field docs state the real
-/// ranges and any other default. The binary's schema compaction also removes formats and null
-/// defaults; the zero `false`/`0` defaults and input `minimum: 0` are only removed here.
-pub(crate) fn compact_schema(schema: &mut schemars::Schema) {
-    schemars::transform::Transform::transform(
-        &mut schemars::transform::RecursiveTransform(strip_schema_noise),
-        schema,
-    );
-}
-
-fn strip_schema_noise(schema: &mut schemars::Schema) {
-    let Some(object) = schema.as_object_mut() else {
-        return;
-    };
-    if object
-        .get("format")
-        .and_then(serde_json::Value::as_str)
-        .is_some_and(|format| INTEGER_FORMATS.contains(&format))
-    {
-        object.remove("format");
-    }
-    if object.get("minimum").and_then(serde_json::Value::as_u64) == Some(0) {
-        object.remove("minimum");
-    }
-    let zero_default = match object.get("default") {
-        Some(serde_json::Value::Null | serde_json::Value::Bool(false)) => true,
-        Some(serde_json::Value::Number(number)) => number.as_u64() == Some(0),
-        _ => false,
-    };
-    if zero_default {
-        object.remove("default");
-    }
-}
-
 /// Bytes that `bytes` take inside a JSON string (without the quotes), as serde_json writes them.
 pub(crate) fn escaped_len(bytes: &[u8]) -> usize {
     bytes.iter().map(|&byte| escaped_byte_len(byte)).sum()

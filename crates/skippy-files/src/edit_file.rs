@@ -41,7 +41,6 @@ pub struct Edit {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = crate::common::compact_schema)]
 pub struct Params {
     /// Absolute, or relative to the first write root
     pub path: String,
@@ -53,7 +52,6 @@ pub struct Params {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = crate::common::compact_schema)]
 pub struct Output {
     pub diff: String,
     pub replacements: u64,

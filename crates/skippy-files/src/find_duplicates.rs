@@ -44,7 +44,6 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = crate::common::compact_schema)]
 pub struct Params {
     /// Absolute, or relative to the first root
     pub path: String,
@@ -67,7 +66,6 @@ pub struct Group {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = crate::common::compact_schema)]
 pub struct Output {
     pub groups: Vec<Group>,
     /// Over all groups found

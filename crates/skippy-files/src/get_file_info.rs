@@ -22,7 +22,6 @@ use crate::common::{Kind, sha256_file};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = crate::common::compact_schema)]
 pub struct Params {
     /// Absolute, or relative to the first root
     pub path: String,
@@ -39,7 +38,6 @@ pub struct Permissions {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = crate::common::compact_schema)]
 pub struct Output {
     pub path: String,
     pub kind: Kind,

@@ -31,7 +31,6 @@ const ENTRY_OVERHEAD: usize = 100;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = crate::common::compact_schema)]
 pub struct Params {
     /// Absolute, or relative to the first root
     pub path: String,
@@ -64,7 +63,6 @@ pub struct Entry {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = crate::common::compact_schema)]
 pub struct Output {
     pub entries: Vec<Entry>,
     /// Counting stops at 100000

@@ -49,7 +49,6 @@ pub enum Encoding {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = crate::common::compact_schema)]
 pub struct Params {
     /// Absolute, or relative to the first root
     pub path: String,
@@ -63,7 +62,6 @@ pub struct Params {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = crate::common::compact_schema)]
 pub struct Output {
     pub content: String,
     /// <0 when reading the tail; base64: bytes

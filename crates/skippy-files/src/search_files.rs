@@ -39,7 +39,6 @@ const MATCH_OVERHEAD: usize = 40;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = crate::common::compact_schema)]
 pub struct Params {
     /// Directory or file; absolute, or relative to the first root
     pub path: String,
@@ -83,7 +82,6 @@ pub struct Match {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = crate::common::compact_schema)]
 pub struct Output {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matches: Option<Vec<Match>>,

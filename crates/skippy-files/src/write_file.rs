@@ -36,7 +36,6 @@ pub enum WriteMode {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = crate::common::compact_schema)]
 pub struct Params {
     /// Absolute, or relative to the first write root
     pub path: String,
@@ -54,7 +53,6 @@ pub struct Params {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = crate::common::compact_schema)]
 pub struct Output {
     pub bytes_written: u64,
     pub sha256: String,

@@ -4,6 +4,8 @@
 //! shows up as a diff of `tests/snapshots/tools_list.json`. Regenerate deliberately with
 //! `UPDATE_SNAPSHOTS=1 cargo test --test docs`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

@@ -1,5 +1,7 @@
 //! Time limits and cancellation, end to end.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -1,5 +1,7 @@
 //! The MCP protocol surface: handshakes, framing errors, lifecycle, CLI basics.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -1,5 +1,7 @@
 //! One successful call of every tool through the real binary, plus the common failure shapes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

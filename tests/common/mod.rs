@@ -1,6 +1,7 @@
 //! Test harness: spawns the built `skippy` binary in a scratch directory and speaks newline-delimited
 //! JSON-RPC over its stdio, like an MCP client does.
-#![allow(dead_code)]
+// Test support code: panicking on a broken fixture is the right failure.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};

@@ -282,6 +282,7 @@ impl Engine {
     fn finish(&self, result: Result<Value, ToolError>) -> CallOutcome {
         match result {
             Ok(mut value) => {
+                drop_nulls(&mut value);
                 self.config.secrets.mask_json(&mut value);
                 let bytes = serde_json::to_vec(&value).map(|v| v.len()).unwrap_or(0);
                 let ceiling = self.config.server.max_output_bytes;
@@ -314,6 +315,19 @@ impl Engine {
             result: Err(error),
             bytes,
         }
+    }
+}
+
+/// Results leave absent values out instead of writing `null` ("no `next_offset`" means "no more"),
+/// so output schemas can use single types, which every client dialect understands.
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, item| !item.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 

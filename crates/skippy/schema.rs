@@ -30,6 +30,17 @@ pub fn input_schema<T: JsonSchema>() -> Arc<JsonObject> {
     }
 }
 
+/// `"type": ["integer", "null"]` -> `"type": "integer"`.
+fn drop_null_type(object: &mut JsonObject) {
+    if let Some(Value::Array(types)) = object.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let single = types.remove(0);
+            object.insert("type".into(), single);
+        }
+    }
+}
+
 fn slim_input(value: &mut Value) {
     let Value::Object(object) = value else { return };
     if object.get("minimum").and_then(Value::as_u64) == Some(0) {
@@ -43,13 +54,7 @@ fn slim_input(value: &mut Value) {
     if zero_default {
         object.remove("default");
     }
-    if let Some(Value::Array(types)) = object.get_mut("type") {
-        types.retain(|t| t != "null");
-        if types.len() == 1 {
-            let single = types.remove(0);
-            object.insert("type".into(), single);
-        }
-    }
+    drop_null_type(object);
     for (key, child) in object.iter_mut() {
         match (key.as_str(), child) {
             ("properties" | "$defs", Value::Object(map)) => map.values_mut().for_each(slim_input),
@@ -79,6 +84,8 @@ pub fn output_schema<T: JsonSchema>() -> Arc<JsonObject> {
 fn slim_output(value: &mut Value) {
     match value {
         Value::Object(object) => {
+            // The adapter drops null fields from results, so no output value is ever null.
+            drop_null_type(object);
             object.remove("required");
             object.remove("minimum");
             object.remove("additionalProperties");

@@ -648,7 +648,7 @@ impl Bench {
         Ok(())
     }
 
-    /// The `minimum` of an integer parameter in the tool's input schema.
+    /// The `minimum` of an integer parameter in the tool's input schema, or 0 when it states none.
     fn minimum_of(&self, tool: &str, parameter: &str) -> Result<u64> {
         let tools = self.tools.as_ref().context("tools/list failed")?;
         let schema = tools
@@ -657,9 +657,14 @@ impl Bench {
         let property = schema["properties"]
             .get(parameter)
             .with_context(|| format!("`{tool}` has no `{parameter}` parameter"))?;
-        property["minimum"]
-            .as_u64()
-            .with_context(|| format!("`{tool}.{parameter}` has no minimum in its schema"))
+        if let Some(minimum) = property["minimum"].as_u64() {
+            return Ok(minimum);
+        }
+        // Compacted schemas drop `minimum`; an unsigned Rust integer still rejects negatives.
+        if property["type"] == "integer" {
+            return Ok(0);
+        }
+        bail!("`{tool}.{parameter}` is not an integer in the schema")
     }
 
     /// Records a failed measurement; restarts the server if the failure killed it.

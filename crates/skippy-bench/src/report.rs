@@ -102,6 +102,8 @@ pub struct Machine {
     pub cpu: String,
     pub kernel: String,
     pub memory: String,
+    /// 1-, 5- and 15-minute load averages when the run started: other work skews the numbers.
+    pub load: String,
     pub date: String,
     pub skippy_version: String,
     pub commit: String,
@@ -136,6 +138,12 @@ impl Machine {
             kernel: fs::read_to_string("/proc/sys/kernel/osrelease")
                 .map_or("unknown".to_string(), |text| text.trim().to_string()),
             memory,
+            load: fs::read_to_string("/proc/loadavg").map_or("unknown".to_string(), |text| {
+                text.split_whitespace()
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
             date: utc_now(),
             skippy_version: first_line_of(bin.as_os_str(), &["--version"]),
             commit: first_line_of(
@@ -235,6 +243,7 @@ pub fn markdown(machine: &Machine, quick: bool, rows: &[Row], notes: &[String]) 
     );
     let _ = writeln!(out, "- Memory: {}", machine.memory);
     let _ = writeln!(out, "- Kernel: Linux {}", machine.kernel);
+    let _ = writeln!(out, "- Load average at the start: {}", machine.load);
     let _ = writeln!(
         out,
         "- Binary: {} (release build); workspace at `{}` when measured",

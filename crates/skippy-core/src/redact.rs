@@ -38,7 +38,7 @@ impl Secrets {
         Self::default()
     }
 
-    /// Add a secret value. Short or empty values are ignored (see [`MIN_SECRET_LEN`]).
+    /// Add a secret value. Values shorter than 4 bytes are ignored: masking them would garble output.
     pub fn add(&mut self, value: impl Into<String>) {
         let value = value.into();
         if value.len() >= MIN_SECRET_LEN && !self.values.contains(&value) {

@@ -205,6 +205,14 @@ fn reference_section(tool: &Value) -> String {
 }
 
 fn type_name(spec: &Value, root: &Value) -> String {
+    if let Some(values) = spec["enum"].as_array() {
+        let names: Vec<String> = values
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|v| format!("`{v}`"))
+            .collect();
+        return names.join(" \\| ");
+    }
     if let Some(reference) = spec["$ref"].as_str() {
         let name = reference.rsplit('/').next().unwrap_or_default();
         let target = &root["$defs"][name];

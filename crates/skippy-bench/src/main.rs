@@ -783,6 +783,6 @@ fn method_notes() -> Vec<String> {
         "The search comparison warms the page cache first, then alternates search_files and rg runs; rg uses all cores, with the same regex and -i.".to_string(),
         "list_processes waits sample_ms (default 200 ms) between two CPU readings, so that window dominates its default latency; sample_ms 0 reports lifetime averages without waiting.".to_string(),
         "Memory comes from /proc/PID/status: VmRSS 200 ms after initialize, VmHWM (the high-water mark) right after the search benchmark. MiB = 1024 × 1024 bytes.".to_string(),
-        "This machine has few cores shared between the benchmark and the server: expect ±30% run-to-run noise on sub-millisecond numbers.".to_string(),
+        "The benchmark and the server share the machine's cores, and a small VM's timings drift with other load and with idle-CPU wake-ups: on the 2-core VM these numbers come from, sub-millisecond latencies and search times varied by up to 2–3× between consecutive full runs. Compare several runs before concluding that a target is missed.".to_string(),
     ]
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::env;
+use crate::hosts::{HostConfig, LOCAL, RawHost, validate_hosts};
 use crate::paths::{PathPolicy, canonical_root, expand_home};
 use crate::redact::Secrets;
 
@@ -29,6 +30,8 @@ pub struct RawConfig {
     pub audit: RawAudit,
     pub files: RawFiles,
     pub logs: RawLogs,
+    /// Remote hosts by name.
+    pub hosts: BTreeMap<String, RawHost>,
 }
 
 /// `[server]`
@@ -47,6 +50,8 @@ pub struct RawServer {
     pub disabled_toolsets: Vec<String>,
     /// Per-tool time limits in milliseconds, by tool name.
     pub tool_timeouts_ms: BTreeMap<String, u64>,
+    /// Host used when a host-aware tool is called without `host` (default `local`).
+    pub default_host: Option<String>,
 }
 
 impl Default for RawServer {
@@ -58,6 +63,7 @@ impl Default for RawServer {
             disabled_tools: Vec::new(),
             disabled_toolsets: Vec::new(),
             tool_timeouts_ms: BTreeMap::new(),
+            default_host: None,
         }
     }
 }
@@ -143,6 +149,8 @@ pub struct ServerSettings {
     pub disabled_tools: BTreeSet<String>,
     pub disabled_toolsets: BTreeSet<String>,
     pub tool_timeouts: BTreeMap<String, Duration>,
+    /// `local` or the name of a configured host.
+    pub default_host: String,
 }
 
 /// Log tools' settings, validated.
@@ -162,6 +170,8 @@ pub struct Config {
     pub audit_path: Option<PathBuf>,
     pub files: PathPolicy,
     pub logs: LogSettings,
+    /// Remote hosts by name (`local` is built in and not listed here).
+    pub hosts: BTreeMap<String, HostConfig>,
     pub secrets: Secrets,
     pub warnings: Vec<ConfigWarning>,
 }
@@ -389,6 +399,22 @@ pub fn validate(
             secrets.add(value);
         }
     }
+    let hosts = validate_hosts(
+        &raw.hosts,
+        env,
+        default_state_dir(env).as_deref(),
+        &mut secrets,
+    )?;
+    let default_host = raw
+        .server
+        .default_host
+        .clone()
+        .unwrap_or_else(|| LOCAL.to_string());
+    if default_host != LOCAL && !hosts.contains_key(&default_host) {
+        return Err(ConfigError::Invalid(format!(
+            "server.default_host = `{default_host}` is not a configured host; configure [hosts.{default_host}] or use `local`"
+        )));
+    }
 
     Ok(Config {
         source,
@@ -404,6 +430,7 @@ pub fn validate(
                 .iter()
                 .map(|(name, ms)| (name.clone(), Duration::from_millis(*ms)))
                 .collect(),
+            default_host,
         },
         audit_path,
         files: PathPolicy::new(read_roots, write_roots, "file roots"),
@@ -411,6 +438,7 @@ pub fn validate(
             policy: PathPolicy::new(log_roots, Vec::new(), "log paths"),
             aliases: raw.logs.aliases.clone(),
         },
+        hosts,
         secrets,
         warnings,
     })

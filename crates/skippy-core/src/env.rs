@@ -26,8 +26,12 @@ pub const LOG_FORMAT: &str = "SKIPPY_LOG_FORMAT";
 
 /// Legacy (old Python server): the Skippy base directory; added as a read root.
 pub const LEGACY_BASE_PATH: &str = "SKIPPY_BASE_PATH";
-/// Legacy: the SSH password for `ebon`. Used by the hosts issue; registered as a secret now.
+/// Legacy: `user@host[:port]` of host `ebon`.
+pub const LEGACY_EBON_HOST: &str = "EBON_HOST";
+/// Legacy: the SSH password for `ebon` (a secret).
 pub const LEGACY_EBON_PASSWORD: &str = "EBON_PASSWORD";
+/// Legacy: the private key file for `ebon`.
+pub const LEGACY_SSH_KEY_PATH: &str = "SSH_KEY_PATH";
 
 /// Standard locations.
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
@@ -48,7 +52,9 @@ pub const ALL: &[&str] = &[
     LOG,
     LOG_FORMAT,
     LEGACY_BASE_PATH,
+    LEGACY_EBON_HOST,
     LEGACY_EBON_PASSWORD,
+    LEGACY_SSH_KEY_PATH,
 ];
 
 /// Name suffixes of environment variables whose values are treated as secrets: their values are

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod config;
 pub mod env;
 pub mod error;
+pub mod hosts;
 pub mod limits;
 pub mod paths;
 pub mod process;

@@ -1,0 +1,1 @@
+//! Remote hosts: SSH connection pool, remote execution, file transfer.

@@ -6,15 +6,19 @@
 //! and each walker thread keeps its own searcher. Files with a NUL byte are treated as binary and
 //! skipped. Matching is line by line; lines are shown cut to 500 characters.
 //!
-//! Limits: `max_results` matches (or files, with only `name_glob`) and the output byte budget;
-//! the search stops early once enough are found, so which matches a truncated result holds can vary
-//! between calls (narrow `path` or the pattern to see the rest). Results are sorted by path, then
-//! line. Unreadable files are skipped. No side effects.
+//! Results are sorted by path, then line. Limits: `max_results` matches (or files, with only
+//! `name_glob`) and the output byte budget. A cut result is the first page in that order, with
+//! `truncated` and `next_after`, the key of its last result; passing it back as `after` returns
+//! the results after it, so paging visits every result once. The walk keeps only the smallest
+//! results found so far; once they fill a page, files and directories sorting after its last path
+//! are skipped unsearched, as is everything up to the cursor. Unreadable files are skipped. No
+//! side effects.
 
-use std::collections::VecDeque;
+use std::cmp::Ordering as KeyOrder;
+use std::collections::{BinaryHeap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use globset::GlobMatcher;
@@ -27,7 +31,7 @@ use skippy_core::limits::Budget;
 use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{ThreadCollector, display_join, into_items, json_string_cost, walker_threads};
+use crate::common::{display_join, json_string_cost, walker_threads};
 
 const DEFAULT_MAX_RESULTS: u32 = 200;
 const MAX_RESULTS: u32 = 10_000;
@@ -57,6 +61,8 @@ pub struct Params {
     pub context_lines: u32,
     /// Max matches, or files without query (default 200, max 10000)
     pub max_results: Option<u32>,
+    /// Cursor from next_after; returns results after it
+    pub after: Option<String>,
     /// Search dot files and dot directories
     #[serde(default)]
     pub include_hidden: bool,
@@ -89,6 +95,8 @@ pub struct Output {
     pub files: Option<Vec<String>>,
     pub files_searched: u64,
     pub truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<String>,
 }
 
 pub struct SearchFiles;
@@ -104,7 +112,8 @@ impl Tool for SearchFiles {
     const TIMEOUT: Option<Duration> = Some(Duration::from_secs(60));
 
     async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
-        let search = Search::new(&params)?;
+        let budget = Budget::for_output(ctx.max_output_bytes());
+        let search = Search::new(&params, budget)?;
         let root = ctx.read_path(&params.path)?;
         if !root.exists() {
             return Err(ToolError::io(
@@ -112,7 +121,6 @@ impl Tool for SearchFiles {
                 &std::io::Error::from(std::io::ErrorKind::NotFound),
             ));
         }
-        let budget = Budget::for_output(ctx.max_output_bytes());
         let walker = ignore::WalkBuilder::new(root.as_path())
             .hidden(!params.include_hidden)
             .git_ignore(params.respect_gitignore)
@@ -123,22 +131,85 @@ impl Tool for SearchFiles {
             .follow_links(false)
             .threads(walker_threads())
             .build_parallel();
-        let raw = params.path;
-        ctx.blocking(move |cancel| search.run(walker, root.as_path(), &raw, budget, &cancel))
+        ctx.blocking(move |cancel| search.run(walker, root.as_path(), &cancel))
             .await
     }
 }
 
-/// Everything decided before the walk: compiled matchers and limits.
+/// Where the previous page ended: the key of its last result, relative to the search root.
+#[derive(Debug)]
+struct Cursor {
+    path: PathBuf,
+    /// 0 for a file listed by name.
+    line_number: u64,
+}
+
+impl Cursor {
+    /// Parse `next_after` as written by [`Cursor::encode`]: `<line>:<path>` for matches, the path
+    /// alone for files, the path being shown as joined onto `raw`.
+    fn parse(text: &str, raw: &str, by_line: bool) -> ToolResult<Cursor> {
+        let malformed = || {
+            ToolError::invalid(
+                "after must be the next_after of a previous call with the same path and query",
+            )
+        };
+        let (line_number, shown) = if by_line {
+            let (number, shown) = text.split_once(':').ok_or_else(malformed)?;
+            if number.is_empty() || !number.bytes().all(|byte| byte.is_ascii_digit()) {
+                return Err(malformed());
+            }
+            (number.parse::<u64>().map_err(|_| malformed())?, shown)
+        } else {
+            (0, text)
+        };
+        let relative = undo_display_join(raw, shown).ok_or_else(malformed)?;
+        Ok(Cursor {
+            path: PathBuf::from(relative),
+            line_number,
+        })
+    }
+
+    fn encode(shown: &str, line_number: Option<u64>) -> String {
+        match line_number {
+            Some(number) => format!("{number}:{shown}"),
+            None => shown.to_string(),
+        }
+    }
+}
+
+/// The path relative to the search root that `display_join(raw, ..)` showed as `shown`.
+fn undo_display_join<'a>(raw: &str, shown: &'a str) -> Option<&'a str> {
+    if shown.is_empty() {
+        return None;
+    }
+    if raw == "." || raw == "./" {
+        return Some(shown);
+    }
+    if shown == raw {
+        return Some("");
+    }
+    let rest = shown.strip_prefix(raw)?;
+    if raw.ends_with('/') {
+        Some(rest)
+    } else {
+        rest.strip_prefix('/')
+    }
+}
+
+/// Everything decided before the walk: compiled matchers, limits and the cursor.
 struct Search {
     matcher: Option<RegexMatcher>,
     glob: Option<(GlobMatcher, bool)>,
     context: usize,
     max_results: usize,
+    budget: Budget,
+    /// The path argument as given: results are shown joined onto it.
+    raw: String,
+    after: Option<Cursor>,
 }
 
 impl Search {
-    fn new(params: &Params) -> ToolResult<Search> {
+    fn new(params: &Params, budget: Budget) -> ToolResult<Search> {
         if params.query.is_none() && params.name_glob.is_none() {
             return Err(ToolError::invalid(
                 "give query (to search contents), name_glob (to find files), or both",
@@ -177,34 +248,43 @@ impl Search {
             }
             None => None,
         };
+        let after = params
+            .after
+            .as_deref()
+            .map(|text| Cursor::parse(text, &params.path, matcher.is_some()))
+            .transpose()?;
         Ok(Search {
             matcher,
             glob,
             context: params.context_lines as usize,
             max_results: max_results as usize,
+            budget,
+            raw: params.path.clone(),
+            after,
         })
+    }
+
+    /// Results kept: one past `max_results`, so that `truncated` means something was left out.
+    fn capacity(&self) -> usize {
+        self.max_results + 1
     }
 
     fn run(
         &self,
         walker: ignore::WalkParallel,
         root: &Path,
-        raw: &str,
-        budget: Budget,
         cancel: &CancellationToken,
     ) -> ToolResult<Output> {
-        let state = State {
-            found: AtomicUsize::new(0),
-            quit: AtomicBool::new(false),
-            files_searched: AtomicU64::new(0),
+        let shared = Shared {
             cancel,
+            files_searched: AtomicU64::new(0),
+            bound_version: AtomicUsize::new(0),
+            best: Mutex::new(Best::new(self)),
         };
-        let matches = Mutex::new(Vec::new());
-        let files = Mutex::new(Vec::new());
         walker.run(|| {
             let mut visitor = Visitor {
                 search: self,
-                state: &state,
+                shared: &shared,
                 root,
                 searcher: SearcherBuilder::new()
                     .binary_detection(BinaryDetection::quit(b'\x00'))
@@ -212,111 +292,183 @@ impl Search {
                     .before_context(self.context)
                     .after_context(self.context)
                     .build(),
-                sink: FileSink::new(self, &state),
-                matches: ThreadCollector::new(&matches),
-                files: ThreadCollector::new(&files),
+                sink: FileSink::new(self, cancel),
+                pending: Vec::new(),
+                seen_version: 0,
+                bound: None,
             };
             Box::new(move |entry| visitor.visit(entry))
         });
         check_cancelled(cancel)?;
-        let files_searched = state.files_searched.load(Ordering::Relaxed);
-        let found = state.found.load(Ordering::Relaxed);
-        let mut budget = budget;
-        if self.matcher.is_some() {
-            let mut matches = into_items(matches);
-            matches.sort_by(|a, b| {
-                Path::new(&a.path)
-                    .cmp(Path::new(&b.path))
-                    .then(a.line_number.cmp(&b.line_number))
-            });
-            let mut truncated = found > self.max_results || matches.len() > self.max_results;
-            matches.truncate(self.max_results);
-            let mut kept = Vec::with_capacity(matches.len());
-            for mut item in matches {
-                item.path = display_join(raw, Path::new(&item.path));
-                let cost = json_string_cost(&item.path)
-                    + json_string_cost(&item.line)
-                    + item
-                        .context_before
-                        .iter()
-                        .chain(&item.context_after)
-                        .map(|line| json_string_cost(line))
-                        .sum::<usize>()
-                    + MATCH_OVERHEAD;
-                if !budget.take(cost) {
-                    truncated = true;
-                    break;
-                }
-                kept.push(item);
-            }
-            return Ok(Output {
-                matches: Some(kept),
-                files: None,
-                files_searched,
-                truncated,
-            });
-        }
-        let mut files: Vec<PathBuf> = into_items(files);
-        files.sort();
-        let mut truncated = files.len() > self.max_results;
-        files.truncate(self.max_results);
-        let mut kept = Vec::with_capacity(files.len());
-        for file in files {
-            let shown = display_join(raw, &file);
-            if !budget.take(json_string_cost(&shown)) {
+        let files_searched = shared.files_searched.load(Ordering::Relaxed);
+        let best = match shared.best.into_inner() {
+            Ok(best) => best,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        self.page(best.heap.into_vec(), files_searched)
+    }
+
+    /// The output: `hits` in order, cut at `max_results` and at the byte budget.
+    fn page(&self, mut hits: Vec<Hit>, files_searched: u64) -> ToolResult<Output> {
+        hits.sort_unstable();
+        let mut truncated = hits.len() > self.max_results;
+        hits.truncate(self.max_results);
+        let mut budget = self.budget;
+        let mut shown = Vec::with_capacity(hits.len());
+        for hit in hits {
+            if !budget.take(hit.cost) {
                 truncated = true;
                 break;
             }
-            kept.push(shown);
+            shown.push((display_join(&self.raw, &hit.path), hit.found));
         }
+        let next_after = match shown.last() {
+            Some((path, found)) if truncated => Some(Cursor::encode(
+                path,
+                found.as_ref().map(|item| item.line_number),
+            )),
+            None if truncated => {
+                return Err(ToolError::OutputTooLarge(
+                    "the next result alone is larger than the output limit; lower context_lines"
+                        .to_string(),
+                ));
+            }
+            _ => None,
+        };
+        let (matches, files) = if self.matcher.is_some() {
+            let matches = shown
+                .into_iter()
+                .filter_map(|(path, found)| found.map(|item| Match { path, ..item }))
+                .collect();
+            (Some(matches), None)
+        } else {
+            let files = shown.into_iter().map(|(path, _)| path).collect();
+            (None, Some(files))
+        };
         Ok(Output {
-            matches: None,
-            files: Some(kept),
+            matches,
+            files,
             files_searched,
             truncated,
+            next_after,
         })
     }
 }
 
-/// Counters shared by the walker threads.
-struct State<'a> {
-    found: AtomicUsize,
-    quit: AtomicBool,
-    files_searched: AtomicU64,
+/// State shared by the walker threads.
+struct Shared<'a> {
     cancel: &'a CancellationToken,
+    files_searched: AtomicU64,
+    /// Bumped on every change of the page's bound, so threads re-read it only when it moved.
+    bound_version: AtomicUsize,
+    /// The smallest results found so far.
+    best: Mutex<Best>,
 }
 
-impl State<'_> {
-    fn should_stop(&self) -> bool {
-        self.quit.load(Ordering::Relaxed) || self.cancel.is_cancelled()
-    }
+/// One result with its sort key (path relative to the root, then line) and its JSON cost.
+#[derive(Debug)]
+struct Hit {
+    path: Arc<Path>,
+    /// 0 for a file listed by name.
+    line_number: u64,
+    cost: usize,
+    found: Option<Match>,
+}
 
-    /// Count `count` more results; true when the search has enough (one past the cap, so that
-    /// `truncated` is only reported when something was really left out).
-    fn add_found(&self, count: usize, max_results: usize) -> bool {
-        let total = self.found.fetch_add(count, Ordering::Relaxed) + count;
-        if total > max_results {
-            self.quit.store(true, Ordering::Relaxed);
-            return true;
+impl Ord for Hit {
+    fn cmp(&self, other: &Self) -> KeyOrder {
+        self.path
+            .cmp(&other.path)
+            .then(self.line_number.cmp(&other.line_number))
+    }
+}
+
+impl PartialOrd for Hit {
+    fn partial_cmp(&self, other: &Self) -> Option<KeyOrder> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Hit {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == KeyOrder::Equal
+    }
+}
+
+impl Eq for Hit {}
+
+/// The smallest results: a max-heap holding no more than a page, by count and by bytes.
+struct Best {
+    heap: BinaryHeap<Hit>,
+    cost: usize,
+    capacity: usize,
+    budget: usize,
+}
+
+impl Best {
+    fn new(search: &Search) -> Self {
+        Self {
+            heap: BinaryHeap::new(),
+            cost: 0,
+            capacity: search.capacity(),
+            budget: search.budget.remaining(),
         }
-        false
+    }
+
+    /// A full page: a result after the largest one held cannot be shown.
+    fn is_full(&self) -> bool {
+        self.heap.len() >= self.capacity || self.cost > self.budget
+    }
+
+    /// Add `hit` unless it sorts after a full page; false when it was left out.
+    fn push(&mut self, hit: Hit) -> bool {
+        if self.is_full() && self.heap.peek().is_some_and(|largest| hit > *largest) {
+            return false;
+        }
+        self.cost += hit.cost;
+        self.heap.push(hit);
+        while self.heap.len() > self.capacity || self.largest_is_spare() {
+            if let Some(largest) = self.heap.pop() {
+                self.cost -= largest.cost;
+            }
+        }
+        true
+    }
+
+    /// The page is over the byte budget even without its largest result.
+    fn largest_is_spare(&self) -> bool {
+        self.heap
+            .peek()
+            .is_some_and(|largest| self.cost - largest.cost > self.budget)
+    }
+
+    /// Paths after this one cannot be on the page.
+    fn bound(&self) -> Option<&Arc<Path>> {
+        if self.is_full() {
+            self.heap.peek().map(|largest| &largest.path)
+        } else {
+            None
+        }
     }
 }
 
-/// One walker thread: its own searcher and sink, results collected locally.
+/// One walker thread: its own searcher and sink, and the page bound it last read.
 struct Visitor<'a> {
     search: &'a Search,
-    state: &'a State<'a>,
+    shared: &'a Shared<'a>,
     root: &'a Path,
     searcher: Searcher,
     sink: FileSink<'a>,
-    matches: ThreadCollector<'a, Match>,
-    files: ThreadCollector<'a, PathBuf>,
+    /// One file's results, before they go to the shared page.
+    pending: Vec<Hit>,
+    /// The last `bound_version` read, and the bound read then.
+    seen_version: usize,
+    bound: Option<Arc<Path>>,
 }
 
 impl Visitor<'_> {
     fn visit(&mut self, entry: Result<ignore::DirEntry, ignore::Error>) -> WalkState {
-        if self.state.should_stop() {
+        if self.shared.cancel.is_cancelled() {
             return WalkState::Quit;
         }
         let entry = match entry {
@@ -326,16 +478,31 @@ impl Visitor<'_> {
                 return WalkState::Continue;
             }
         };
-        if !entry
-            .file_type()
-            .is_some_and(|file_type| file_type.is_file())
-        {
+        let Some(file_type) = entry.file_type() else {
             return WalkState::Continue;
-        }
+        };
         let relative = entry
             .path()
             .strip_prefix(self.root)
             .unwrap_or(Path::new(""));
+        if file_type.is_dir() {
+            if entry.depth() > 0 && self.skips_dir(relative) {
+                return WalkState::Skip;
+            }
+            return WalkState::Continue;
+        }
+        if !file_type.is_file() || self.after_bound(relative) {
+            return WalkState::Continue;
+        }
+        let skip_through = match &self.search.after {
+            None => 0,
+            Some(after) => match relative.cmp(&after.path) {
+                KeyOrder::Less => return WalkState::Continue,
+                KeyOrder::Equal if self.search.matcher.is_none() => return WalkState::Continue,
+                KeyOrder::Equal => after.line_number,
+                KeyOrder::Greater => 0,
+            },
+        };
         if let Some((glob, on_path)) = &self.search.glob {
             let candidate = if *on_path {
                 relative
@@ -346,15 +513,18 @@ impl Visitor<'_> {
                 return WalkState::Continue;
             }
         }
-        self.state.files_searched.fetch_add(1, Ordering::Relaxed);
+        self.shared.files_searched.fetch_add(1, Ordering::Relaxed);
         let Some(matcher) = &self.search.matcher else {
-            self.files.items.push(relative.to_path_buf());
-            if self.state.add_found(1, self.search.max_results) {
-                return WalkState::Quit;
-            }
+            self.pending.push(Hit {
+                path: Arc::from(relative),
+                line_number: 0,
+                cost: self.path_cost(relative),
+                found: None,
+            });
+            self.publish();
             return WalkState::Continue;
         };
-        self.sink.reset();
+        self.sink.reset(skip_through);
         if let Err(error) = self
             .searcher
             .search_path(matcher, entry.path(), &mut self.sink)
@@ -366,21 +536,90 @@ impl Visitor<'_> {
             self.sink.matches.clear();
         }
         if !self.sink.matches.is_empty() {
-            // Counted once the file is done, so a binary file never uses up the cap.
-            self.state
-                .add_found(self.sink.matches.len(), self.search.max_results);
-            let shown = relative.to_string_lossy();
-            for mut item in self.sink.matches.drain(..) {
-                item.path.clear();
-                item.path.push_str(&shown);
-                self.matches.items.push(item);
+            let path: Arc<Path> = Arc::from(relative);
+            let path_cost = self.path_cost(relative);
+            for item in self.sink.matches.drain(..) {
+                let cost = path_cost
+                    + json_string_cost(&item.line)
+                    + item
+                        .context_before
+                        .iter()
+                        .chain(&item.context_after)
+                        .map(|line| json_string_cost(line))
+                        .sum::<usize>()
+                    + MATCH_OVERHEAD;
+                self.pending.push(Hit {
+                    path: Arc::clone(&path),
+                    line_number: item.line_number,
+                    cost,
+                    found: Some(item),
+                });
             }
+            self.publish();
         }
-        if self.state.should_stop() {
+        if self.shared.cancel.is_cancelled() {
             WalkState::Quit
         } else {
             WalkState::Continue
         }
+    }
+
+    /// JSON cost of a result's path as shown.
+    fn path_cost(&self, relative: &Path) -> usize {
+        json_string_cost(&display_join(&self.search.raw, relative))
+    }
+
+    /// A directory whose whole subtree sorts before the cursor or after the page.
+    fn skips_dir(&mut self, relative: &Path) -> bool {
+        if let Some(after) = &self.search.after
+            && relative < after.path.as_path()
+            && !after.path.starts_with(relative)
+        {
+            return true;
+        }
+        self.after_bound(relative)
+    }
+
+    /// True when every result under `relative` would sort after a full page's last result.
+    fn after_bound(&mut self, relative: &Path) -> bool {
+        let version = self.shared.bound_version.load(Ordering::Acquire);
+        if version != self.seen_version {
+            self.seen_version = version;
+            self.bound = lock(&self.shared.best).bound().cloned();
+        }
+        self.bound
+            .as_ref()
+            .is_some_and(|bound| relative > bound.as_ref())
+    }
+
+    /// Add this file's results to the page, and note when that moved the page's bound.
+    fn publish(&mut self) {
+        let mut best = lock(&self.shared.best);
+        let before = best.bound().cloned();
+        // A file's results come in order: once one is left out, so are the rest.
+        for hit in self.pending.drain(..) {
+            if !best.push(hit) {
+                break;
+            }
+        }
+        let after = best.bound().cloned();
+        let moved = match (&before, &after) {
+            (Some(before), Some(after)) => !Arc::ptr_eq(before, after),
+            (None, None) => false,
+            _ => true,
+        };
+        if moved {
+            self.shared.bound_version.fetch_add(1, Ordering::Release);
+        }
+        self.seen_version = self.shared.bound_version.load(Ordering::Acquire);
+        self.bound = after;
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
     }
 }
 
@@ -388,8 +627,11 @@ impl Visitor<'_> {
 /// reported once by the searcher; the sink hands them to every match they belong to.
 struct FileSink<'a> {
     context: usize,
-    max_results: usize,
-    state: &'a State<'a>,
+    /// More matches than this from one file can never all be on the page.
+    capacity: usize,
+    /// Matches up to this line are before the cursor: only context for later ones.
+    skip_through: u64,
+    cancel: &'a CancellationToken,
     matches: Vec<Match>,
     /// The last `context` lines seen, for the before-context of the next match.
     recent: VecDeque<(u64, String)>,
@@ -397,21 +639,34 @@ struct FileSink<'a> {
 }
 
 impl<'a> FileSink<'a> {
-    fn new(search: &Search, state: &'a State<'a>) -> Self {
+    fn new(search: &Search, cancel: &'a CancellationToken) -> Self {
         Self {
             context: search.context,
-            max_results: search.max_results,
-            state,
+            capacity: search.capacity(),
+            skip_through: 0,
+            cancel,
             matches: Vec::new(),
             recent: VecDeque::with_capacity(search.context),
             binary: false,
         }
     }
 
-    fn reset(&mut self) {
+    fn reset(&mut self, skip_through: u64) {
         self.matches.clear();
         self.recent.clear();
         self.binary = false;
+        self.skip_through = skip_through;
+    }
+
+    /// Once the file has given all the matches it can, the line after which the last one's
+    /// after-context is complete.
+    fn done_after(&self) -> Option<u64> {
+        if self.matches.len() < self.capacity {
+            return None;
+        }
+        self.matches
+            .last()
+            .map(|item| item.line_number + self.context as u64)
     }
 
     /// Give a line to the after-context of the earlier matches it follows closely enough.
@@ -436,6 +691,11 @@ impl<'a> FileSink<'a> {
         }
         self.recent.push_back((line_number, text));
     }
+
+    /// Whether the searcher should go on after `line_number`.
+    fn wants_more(&self, line_number: u64) -> bool {
+        !self.cancel.is_cancelled() && self.done_after().is_none_or(|last| line_number < last)
+    }
 }
 
 impl Sink for FileSink<'_> {
@@ -448,6 +708,11 @@ impl Sink for FileSink<'_> {
     ) -> Result<bool, Self::Error> {
         let line_number = found.line_number().unwrap_or(0);
         let line = shown_line(found.bytes());
+        if self.done_after().is_some() {
+            // Past the file's share of the page: only after-context for the matches kept.
+            self.attach_after(line_number, &line);
+            return Ok(self.wants_more(line_number));
+        }
         let mut context_before = Vec::new();
         if self.context > 0 {
             self.attach_after(line_number, &line);
@@ -459,19 +724,16 @@ impl Sink for FileSink<'_> {
                 .collect();
             self.remember(line_number, line.clone());
         }
-        self.matches.push(Match {
-            path: String::new(),
-            line_number,
-            line,
-            context_before,
-            context_after: Vec::new(),
-        });
-        // Stop this file once it alone would pass the cap; the global count is added afterwards.
-        let found = self.state.found.load(Ordering::Relaxed) + self.matches.len();
-        if found > self.max_results || self.state.should_stop() {
-            return Ok(false);
+        if line_number > self.skip_through {
+            self.matches.push(Match {
+                path: String::new(),
+                line_number,
+                line,
+                context_before,
+                context_after: Vec::new(),
+            });
         }
-        Ok(true)
+        Ok(self.wants_more(line_number))
     }
 
     fn context(
@@ -483,7 +745,7 @@ impl Sink for FileSink<'_> {
         let line = shown_line(context.bytes());
         self.attach_after(line_number, &line);
         self.remember(line_number, line);
-        Ok(true)
+        Ok(self.wants_more(line_number))
     }
 
     fn binary_data(&mut self, _searcher: &Searcher, _offset: u64) -> Result<bool, Self::Error> {
@@ -521,6 +783,7 @@ mod tests {
             literal: false,
             context_lines: 0,
             max_results: None,
+            after: None,
             include_hidden: false,
             respect_gitignore: true,
         }
@@ -631,32 +894,210 @@ mod tests {
         assert_eq!(matches[1].context_after, ["epsilon"]);
     }
 
-    #[tokio::test]
-    async fn max_results_stops_early_and_results_are_sorted() {
+    /// 19 files, 3 matching lines each, in directories whose names sort differently as strings
+    /// (`a-b` < `a/b`) than as paths (`a/b` < `a-b`).
+    fn paging_fixture() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        for n in 0..60 {
-            std::fs::write(
-                dir.path().join(format!("f{n:02}.txt")),
-                "needle\nhay\nneedle\n",
-            )
-            .unwrap();
+        let places = ["", "a", "a/b", "a-b", "a.b", "b/c/d", "z"];
+        let mut made = 0;
+        for round in 0.. {
+            for place in places {
+                if made == 19 {
+                    return dir;
+                }
+                let folder = dir.path().join(place);
+                std::fs::create_dir_all(&folder).unwrap();
+                let gap = "hay\n".repeat(round % 3);
+                std::fs::write(
+                    folder.join(format!("f{round}.txt")),
+                    format!("needle 1\nhay\n{gap}needle 2\nhay\nneedle 3\n"),
+                )
+                .unwrap();
+                made += 1;
+            }
         }
-        let mut capped = query("needle");
-        capped.max_results = Some(10);
-        let out = SearchFiles.run(ctx(dir.path()), capped).await.unwrap();
-        assert!(out.truncated);
-        let found = hits(&out);
-        assert_eq!(found.len(), 10);
-        let mut sorted = found.clone();
-        sorted.sort();
-        assert_eq!(found, sorted);
+        dir
+    }
 
-        let mut exact = query("needle");
-        exact.max_results = Some(120);
-        let out = SearchFiles.run(ctx(dir.path()), exact).await.unwrap();
-        assert!(!out.truncated);
-        assert_eq!(hits(&out).len(), 120);
-        assert_eq!(out.files_searched, 60);
+    /// Call with `params` page by page; returns the pages and checks the paging fields.
+    async fn all_pages(ctx: &ToolCtx, params: impl Fn() -> Params) -> Vec<Output> {
+        let mut pages: Vec<Output> = Vec::new();
+        let mut after = None;
+        loop {
+            let mut page = params();
+            page.after = after.clone();
+            let out = SearchFiles.run(ctx.clone(), page).await.unwrap();
+            assert_eq!(out.truncated, out.next_after.is_some());
+            after = out.next_after.clone();
+            pages.push(out);
+            if after.is_none() {
+                return pages;
+            }
+            assert!(pages.len() < 100, "paging does not end");
+        }
+    }
+
+    #[tokio::test]
+    async fn paging_visits_every_match_once_in_order() {
+        let dir = paging_fixture();
+        let ctx = ctx(dir.path());
+        let mut whole = query("needle");
+        whole.context_lines = 1;
+        let whole = SearchFiles.run(ctx.clone(), whole).await.unwrap();
+        assert!(!whole.truncated);
+        assert_eq!(whole.next_after, None);
+        let everything = hits(&whole);
+        assert_eq!(everything.len(), 57);
+        let mut sorted = everything.clone();
+        sorted.sort_by(|a, b| Path::new(&a.0).cmp(Path::new(&b.0)).then(a.1.cmp(&b.1)));
+        sorted.dedup();
+        assert_eq!(
+            everything, sorted,
+            "sorted by path, then line; no duplicates"
+        );
+        assert_eq!(everything[0], ("a/b/f0.txt".to_string(), 1));
+
+        let pages = all_pages(&ctx, || {
+            let mut page = query("needle");
+            page.context_lines = 1;
+            page.max_results = Some(10);
+            page
+        })
+        .await;
+        assert_eq!(pages.len(), 6);
+        assert_eq!(pages[0].next_after.as_deref(), Some("1:a/f0.txt"));
+        let paged: Vec<&Match> = pages
+            .iter()
+            .flat_map(|page| page.matches.as_ref().unwrap())
+            .collect();
+        let whole: Vec<&Match> = whole.matches.as_ref().unwrap().iter().collect();
+        assert_eq!(
+            format!("{paged:?}"),
+            format!("{whole:?}"),
+            "same matches and context"
+        );
+
+        // The same under a sub-path given with a trailing slash.
+        let pages = all_pages(&ctx, || {
+            let mut page = query("needle");
+            page.path = "a/".into();
+            page.max_results = Some(4);
+            page
+        })
+        .await;
+        let paged: Vec<(String, u64)> = pages.iter().flat_map(hits).collect();
+        let under_a: Vec<(String, u64)> = everything
+            .iter()
+            .filter(|(path, _)| path.starts_with("a/"))
+            .cloned()
+            .collect();
+        assert_eq!(paged, under_a);
+    }
+
+    #[tokio::test]
+    async fn paging_by_name_visits_every_file_once_in_order() {
+        let dir = paging_fixture();
+        let ctx = ctx(dir.path());
+        let by_name = || {
+            let mut params = query("x");
+            params.query = None;
+            params.name_glob = Some("*.txt".into());
+            params
+        };
+        let whole = SearchFiles.run(ctx.clone(), by_name()).await.unwrap();
+        let everything = whole.files.unwrap();
+        assert_eq!(everything.len(), 19);
+        assert!(!whole.truncated);
+        let pages = all_pages(&ctx, || {
+            let mut params = by_name();
+            params.max_results = Some(5);
+            params
+        })
+        .await;
+        assert_eq!(pages.len(), 4);
+        assert_eq!(pages[0].next_after.as_deref(), Some(everything[4].as_str()));
+        let paged: Vec<String> = pages
+            .iter()
+            .flat_map(|page| page.files.clone().unwrap())
+            .collect();
+        assert_eq!(paged, everything);
+    }
+
+    #[tokio::test]
+    async fn malformed_cursors_are_refused() {
+        let dir = paging_fixture();
+        for (path, by_name, after) in [
+            (".", false, "a/f1.txt"),
+            (".", false, "x:a/f1.txt"),
+            (".", false, ":a/f1.txt"),
+            (".", false, "1:"),
+            (".", true, ""),
+            ("a", false, "1:b/c/d/f5.txt"),
+            ("a", true, "ab/f1.txt"),
+        ] {
+            let mut params = query("needle");
+            params.path = path.into();
+            if by_name {
+                params.query = None;
+                params.name_glob = Some("*".into());
+            }
+            params.after = Some(after.into());
+            let error = SearchFiles.run(ctx(dir.path()), params).await.unwrap_err();
+            assert_eq!(error.code(), "invalid_argument", "{after}");
+            assert!(error.to_string().contains("next_after"), "{error}");
+        }
+    }
+
+    #[tokio::test]
+    async fn byte_budget_cuts_with_a_cursor_that_continues() {
+        let dir = paging_fixture();
+        let mut raw = skippy_core::config::RawConfig::default();
+        raw.server.max_output_bytes = 4096;
+        let small = ToolCtx::for_tests(
+            skippy_core::config::validate(
+                raw,
+                skippy_core::config::ConfigSource::Defaults,
+                &skippy_core::config::FixedEnv::new(dir.path()),
+            )
+            .unwrap(),
+        );
+        let long = || {
+            let mut params = query("needle");
+            params.context_lines = 2;
+            params
+        };
+        let whole = SearchFiles.run(ctx(dir.path()), long()).await.unwrap();
+        assert!(!whole.truncated);
+        let first = SearchFiles.run(small.clone(), long()).await.unwrap();
+        assert!(first.truncated);
+        let shown = first.matches.as_ref().unwrap();
+        assert!(!shown.is_empty() && shown.len() < 57, "{}", shown.len());
+        assert!(serde_json::to_string(&first).unwrap().len() <= 4096);
+        let last = shown.last().unwrap();
+        assert_eq!(
+            first.next_after,
+            Some(format!("{}:{}", last.line_number, last.path))
+        );
+        let pages = all_pages(&small, long).await;
+        assert!(pages.len() > 2);
+        let paged: Vec<(String, u64)> = pages.iter().flat_map(hits).collect();
+        assert_eq!(paged, hits(&whole));
+    }
+
+    #[tokio::test]
+    async fn a_single_file_pages_too() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("one.txt"), "needle\n".repeat(25)).unwrap();
+        let pages = all_pages(&ctx(dir.path()), || {
+            let mut params = query("needle");
+            params.path = "one.txt".into();
+            params.max_results = Some(10);
+            params
+        })
+        .await;
+        assert_eq!(pages[0].next_after.as_deref(), Some("10:one.txt"));
+        let lines: Vec<u64> = pages.iter().flat_map(hits).map(|(_, line)| line).collect();
+        assert_eq!(lines, (1..=25).collect::<Vec<u64>>());
     }
 
     #[tokio::test]

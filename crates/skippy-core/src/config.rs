@@ -46,7 +46,7 @@ pub struct RawServer {
     pub read_only: bool,
     /// Tools to hide and refuse, by name.
     pub disabled_tools: Vec<String>,
-    /// Toolsets to hide and refuse: `files`, `system`, `logs`, `server`.
+    /// Toolsets to hide and refuse: `files`, `system`, `logs`, `remote`, `server`.
     pub disabled_toolsets: Vec<String>,
     /// Per-tool time limits in milliseconds, by tool name.
     pub tool_timeouts_ms: BTreeMap<String, u64>,

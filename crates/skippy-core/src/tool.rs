@@ -24,6 +24,7 @@ pub enum Toolset {
     Files,
     System,
     Logs,
+    Remote,
     Server,
 }
 
@@ -40,6 +41,7 @@ impl Toolset {
             Toolset::Files => "files",
             Toolset::System => "system",
             Toolset::Logs => "logs",
+            Toolset::Remote => "remote",
             Toolset::Server => "server",
         }
     }

@@ -100,7 +100,8 @@ fn readme_tools_table_matches_registry() {
 
 #[test]
 fn configuration_reference_names_every_key_and_variable() {
-    let text = std::fs::read_to_string(repo("docs/configuration.md")).expect("docs/configuration.md");
+    let text =
+        std::fs::read_to_string(repo("docs/configuration.md")).expect("docs/configuration.md");
     // Every key of the raw configuration, found by serializing it (with one host so that the host
     // keys appear too): a new key without documentation fails here.
     let mut raw = skippy_core::config::RawConfig::default();
@@ -109,14 +110,24 @@ fn configuration_reference_names_every_key_and_variable() {
     let mut keys = Vec::new();
     for (section, table) in value.as_object().unwrap() {
         keys.push(format!("[{section}"));
-        let fields = if section == "hosts" { &table["example"] } else { table };
+        let fields = if section == "hosts" {
+            &table["example"]
+        } else {
+            table
+        };
         keys.extend(fields.as_object().unwrap().keys().map(|k| format!("`{k}`")));
     }
     for key in keys {
-        assert!(text.contains(&key), "docs/configuration.md does not document {key}");
+        assert!(
+            text.contains(&key),
+            "docs/configuration.md does not document {key}"
+        );
     }
     for var in skippy_env_vars() {
-        assert!(text.contains(&var), "docs/configuration.md does not document `{var}`");
+        assert!(
+            text.contains(&var),
+            "docs/configuration.md does not document `{var}`"
+        );
     }
 }
 

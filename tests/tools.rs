@@ -54,6 +54,9 @@ fn every_listed_tool_answers_successfully() {
         ("tail_log", json!({"path": log, "lines": 2})),
         ("search_log", json!({"path": log, "pattern": "error"})),
         ("summarize_log", json!({"path": log})),
+        ("list_hosts", json!({})),
+        ("run_remote_command", json!({"command": "uname -s"})),
+        ("remote_status", json!({})),
         ("server_status", json!({})),
     ];
     let mut covered: Vec<&str> = calls.iter().map(|(name, _)| *name).collect();
@@ -72,6 +75,16 @@ fn every_listed_tool_answers_successfully() {
         assert!(result["structuredContent"]["load_state"].is_string());
     }
     covered.push("check_service_status");
+    // Transfers need a remote host (tests/remote.rs runs them against a real sshd); on `local` they
+    // say to use the file tools.
+    for tool in ["upload_file", "download_file"] {
+        let (code, message) = server.call_err(
+            tool,
+            json!({"local_path": "notes.txt", "remote_path": "/tmp/x"}),
+        );
+        assert_eq!(code, "invalid_argument", "{tool}: {message}");
+        covered.push(tool);
+    }
     let mut listed = names(&mut server);
     listed.sort();
     covered.sort();
@@ -113,6 +126,9 @@ fn every_listed_tool_answers_successfully() {
         2
     );
     assert_eq!(results["summarize_log"]["levels"]["error"], 2);
+    assert_eq!(results["list_hosts"]["hosts"][0]["name"], "local");
+    assert_eq!(results["run_remote_command"]["stdout"], "Linux\n");
+    assert_eq!(results["remote_status"]["hostname"], hostname.trim());
     let status_tools = results["server_status"]["tools"].as_array().unwrap();
     assert!(
         status_tools

@@ -16,6 +16,8 @@ use skippy_core::config::{self, Config, ConfigSource, ProcessEnv};
 use skippy_core::env;
 use tokio_util::sync::CancellationToken;
 
+use skippy_remote::Hosts;
+
 use crate::adapter::Engine;
 use crate::registry;
 use crate::server::{SkippyServer, to_mcp_result, to_mcp_tool};
@@ -114,6 +116,7 @@ fn init_logging(level: Option<&str>, json: bool) {
 struct App {
     engine: Arc<Engine>,
     state: Arc<ServerState>,
+    hosts: Arc<Hosts>,
 }
 
 fn build(config_path: Option<&std::path::Path>) -> anyhow::Result<App> {
@@ -131,15 +134,22 @@ fn build(config_path: Option<&std::path::Path>) -> anyhow::Result<App> {
     };
     let stats = Arc::new(Stats::default());
     let state = Arc::new(ServerState::new(stats.clone(), audit.clone()));
-    let routes = registry::routes(state.clone());
+    // Connections are opened lazily, on a host's first use.
+    let hosts = Hosts::from_config(&config);
+    let routes = registry::routes(state.clone(), &hosts);
     let engine = Arc::new(Engine::new(Arc::new(config), routes, audit, stats));
-    Ok(App { engine, state })
+    Ok(App {
+        engine,
+        state,
+        hosts,
+    })
 }
 
 /// Tool names in the configuration must exist: a typo would silently leave a tool enabled.
 fn check_tool_names(config: &Config) -> anyhow::Result<()> {
     let state = Arc::new(ServerState::new(Default::default(), AuditLog::disabled()));
-    let names: Vec<&'static str> = registry::routes(state)
+    let hosts = Arc::new(Hosts::from_host_configs(std::iter::empty()));
+    let names: Vec<&'static str> = registry::routes(state, &hosts)
         .iter()
         .map(|r| r.spec().name)
         .collect();
@@ -223,6 +233,7 @@ async fn serve(app: App) -> anyhow::Result<ExitCode> {
             cancel.cancel();
         }
     }
+    app.hosts.disconnect_all().await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -289,6 +300,7 @@ async fn call(app: App, tool: &str, args: Option<&str>) -> anyhow::Result<ExitCo
         }
     });
     let outcome = app.engine.call(tool, arguments, cancel, None).await;
+    app.hosts.disconnect_all().await;
     let failed = outcome.result.is_err();
     let result = to_mcp_result(outcome);
     let printed = match (&result.structured_content, failed) {

@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
+use skippy_remote::Hosts;
+
 use crate::adapter::{Route, route};
 use crate::tools::server_status::{ServerState, ServerStatus};
 
-/// Every tool, in `tools/list` order.
-pub fn routes(state: Arc<ServerState>) -> Vec<Box<dyn Route>> {
+/// Every tool, in `tools/list` order. Host-aware tools share the one host pool.
+pub fn routes(state: Arc<ServerState>, hosts: &Arc<Hosts>) -> Vec<Box<dyn Route>> {
     vec![
         // Files: confined to the file roots; writes only under write roots.
         route(skippy_files::ReadFile),
@@ -17,17 +19,51 @@ pub fn routes(state: Arc<ServerState>) -> Vec<Box<dyn Route>> {
         route(skippy_files::SearchFiles),
         route(skippy_files::GetFileInfo),
         route(skippy_files::FindDuplicates),
-        // System: read-only views of this machine.
-        route(skippy_system::GetSystemInfo),
-        route(skippy_system::GetCpuInfo),
-        route(skippy_system::GetMemoryInfo),
-        route(skippy_system::GetDiskUsage),
-        route(skippy_system::ListProcesses),
-        route(skippy_system::CheckServiceStatus),
-        // Logs: confined to the log allowlist.
-        route(skippy_logs::TailLog),
-        route(skippy_logs::SearchLog),
-        route(skippy_logs::SummarizeLog),
+        // System: read-only views of this machine or any configured host (`host`).
+        route(skippy_system::GetSystemInfo {
+            hosts: hosts.clone(),
+        }),
+        route(skippy_system::GetCpuInfo {
+            hosts: hosts.clone(),
+        }),
+        route(skippy_system::GetMemoryInfo {
+            hosts: hosts.clone(),
+        }),
+        route(skippy_system::GetDiskUsage {
+            hosts: hosts.clone(),
+        }),
+        route(skippy_system::ListProcesses {
+            hosts: hosts.clone(),
+        }),
+        route(skippy_system::CheckServiceStatus {
+            hosts: hosts.clone(),
+        }),
+        // Logs: confined to the log allowlist of the local machine or of the host.
+        route(skippy_logs::TailLog {
+            hosts: hosts.clone(),
+        }),
+        route(skippy_logs::SearchLog {
+            hosts: hosts.clone(),
+        }),
+        route(skippy_logs::SummarizeLog {
+            hosts: hosts.clone(),
+        }),
+        // Remote: hosts over SSH (pooled, verified), commands under each host's exec policy, transfers.
+        route(skippy_remote::ListHosts {
+            hosts: hosts.clone(),
+        }),
+        route(skippy_remote::RunRemoteCommand {
+            hosts: hosts.clone(),
+        }),
+        route(skippy_remote::RemoteStatus {
+            hosts: hosts.clone(),
+        }),
+        route(skippy_remote::UploadFile {
+            hosts: hosts.clone(),
+        }),
+        route(skippy_remote::DownloadFile {
+            hosts: hosts.clone(),
+        }),
         // Server: Skippy's own state.
         route(ServerStatus { state }),
     ]
@@ -56,6 +92,11 @@ mod tests {
         "tail_log",
         "search_log",
         "summarize_log",
+        "list_hosts",
+        "run_remote_command",
+        "remote_status",
+        "upload_file",
+        "download_file",
         "server_status",
     ];
 
@@ -63,9 +104,13 @@ mod tests {
         Arc::new(ServerState::new(Default::default(), Default::default()))
     }
 
+    fn hosts() -> Arc<Hosts> {
+        Arc::new(Hosts::from_host_configs(std::iter::empty()))
+    }
+
     #[test]
     fn registry_lists_exactly_the_expected_tools_once_each() {
-        let routes = routes(state());
+        let routes = routes(state(), &hosts());
         let names: Vec<&str> = routes.iter().map(|r| r.spec().name).collect();
         assert_eq!(names, EXPECTED);
         let unique: HashSet<&str> = names.iter().copied().collect();
@@ -78,7 +123,7 @@ mod tests {
 
     #[test]
     fn every_tool_has_object_schemas_and_consistent_annotations() {
-        for route in routes(state()) {
+        for route in routes(state(), &hosts()) {
             let spec = route.spec();
             assert_eq!(spec.input_schema["type"], "object", "{}", spec.name);
             assert_eq!(spec.output_schema["type"], "object", "{}", spec.name);

@@ -21,12 +21,14 @@ pub const PROTOCOL_VERSION: &str = "2025-11-25";
 /// Longest wait for one response before the server is killed.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// How to start the server: binary, working directory (its only file root by default) and a
-/// scratch directory for HOME, XDG_STATE_HOME (the audit log) and XDG_CONFIG_HOME.
+/// How to start the server: binary, working directory (its only file root by default), a
+/// scratch directory for HOME, XDG_STATE_HOME (the audit log) and XDG_CONFIG_HOME, and an optional
+/// configuration file passed as `--config`.
 pub struct Launch {
     pub bin: PathBuf,
     pub work_dir: PathBuf,
     pub scratch: PathBuf,
+    pub config: Option<PathBuf>,
 }
 
 impl Launch {
@@ -42,6 +44,9 @@ impl Launch {
             .append(true)
             .open(self.stderr_log())?;
         let mut command = Command::new(&self.bin);
+        if let Some(config) = &self.config {
+            command.arg("--config").arg(config);
+        }
         // A clean environment: no SKIPPY_* from the caller's shell, no user configuration.
         command
             .env_clear()
@@ -150,6 +155,90 @@ impl Server {
             bail!("{}", tool_error_text(result));
         }
         Ok(response)
+    }
+
+    /// Sends `tools/call` requests for every `(name, arguments)` at once, in one write, and waits
+    /// for all their responses (in any order). Returns the time from the write to the last
+    /// response, and the results in request order; any error response fails the whole batch.
+    pub fn call_tools_at_once(
+        &mut self,
+        calls: &[(&str, Value)],
+    ) -> Result<(Duration, Vec<Value>)> {
+        let first_id = self.next_id;
+        let mut batch = String::new();
+        for (name, arguments) in calls {
+            let id = self.next_id;
+            self.next_id += 1;
+            batch.push_str(&request_line(
+                id,
+                "tools/call",
+                &json!({"name": name, "arguments": arguments}),
+            )?);
+        }
+        self.watchdog.arm(REQUEST_TIMEOUT);
+        let started = Instant::now();
+        let result = self
+            .send(&batch)
+            .and_then(|()| self.read_responses(first_id, calls.len(), started));
+        self.watchdog.disarm();
+        let (elapsed, messages) = result.map_err(|error| {
+            if self.watchdog.fired() {
+                anyhow!(
+                    "no response within {} s (server killed)",
+                    REQUEST_TIMEOUT.as_secs()
+                )
+            } else {
+                error
+            }
+        })?;
+        let mut results = Vec::with_capacity(messages.len());
+        for mut message in messages {
+            if let Some(error) = message.get("error") {
+                bail!("JSON-RPC error: {error}");
+            }
+            let result = message["result"].take();
+            if result["isError"].as_bool() == Some(true) {
+                bail!("{}", tool_error_text(&result));
+            }
+            results.push(result);
+        }
+        Ok((elapsed, results))
+    }
+
+    /// Reads until the responses to ids `first_id .. first_id + count` have all arrived.
+    fn read_responses(
+        &mut self,
+        first_id: u64,
+        count: usize,
+        started: Instant,
+    ) -> Result<(Duration, Vec<Value>)> {
+        let mut messages = vec![Value::Null; count];
+        let mut missing = count;
+        let mut elapsed = Duration::ZERO;
+        while missing > 0 {
+            self.line.clear();
+            let bytes = self.stdout.read_line(&mut self.line)?;
+            // The clock stops at the last response line, before it is parsed.
+            elapsed = started.elapsed();
+            if bytes == 0 {
+                bail!("the server closed stdout{}", stderr_tail(&self.stderr_log));
+            }
+            let message: Value = serde_json::from_str(&self.line)
+                .with_context(|| format!("invalid JSON from the server: {:.200}", self.line))?;
+            let index = message
+                .get("id")
+                .and_then(Value::as_u64)
+                .and_then(|id| id.checked_sub(first_id))
+                .and_then(|offset| usize::try_from(offset).ok())
+                .filter(|&index| index < count);
+            if let Some(index) = index
+                && messages[index].is_null()
+            {
+                messages[index] = message;
+                missing -= 1;
+            }
+        }
+        Ok((elapsed, messages))
     }
 
     /// False once the process has exited (killed by the watchdog, or crashed).

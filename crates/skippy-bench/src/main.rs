@@ -1,6 +1,7 @@
 //! `skippy-bench`: measures the release `skippy` binary the way an MCP client sees it, over stdio,
 //! and writes `docs/benchmarks.md`: cold start, `tools/list`, per-call latency, tail reads of a
-//! 1 GiB log, a 20,000-file search beside ripgrep, system tools and memory.
+//! 1 GiB log, a 20,000-file search beside ripgrep, system tools, memory, and `run_remote_command`
+//! over SSH to a throwaway local sshd beside OpenSSH's client.
 //!
 //! It builds nothing: run `cargo build --release` first. A tool that is missing or fails is shown
 //! as "n/a (error: ...)" in its row; the other rows are still measured.
@@ -11,6 +12,7 @@
 mod client;
 mod data;
 mod report;
+mod ssh;
 mod stats;
 
 use std::collections::BTreeMap;
@@ -37,6 +39,7 @@ Measures the release skippy binary over stdio and writes a Markdown report.
 
 Options:
   --quick            Fewer repetitions (a rough check); writes no report unless --out is given
+  --ssh-only         Only the SSH measurements; writes no report unless --out is given
   --out PATH         Report path (default: docs/benchmarks.md in the workspace, full runs only)
   --bin PATH         The skippy binary (default: $CARGO_TARGET_DIR or target/, then release/skippy)
   --data-dir PATH    Where the generated data is cached (default: target/bench-data)
@@ -54,6 +57,7 @@ const TARGET_PEAK_RSS_KIB: u64 = 64 * 1024;
 
 struct Options {
     quick: bool,
+    ssh_only: bool,
     out: Option<PathBuf>,
     bin: PathBuf,
     data_dir: PathBuf,
@@ -64,6 +68,7 @@ impl Options {
     fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Option<Self>> {
         let root = workspace_root();
         let mut quick = false;
+        let mut ssh_only = false;
         let mut out = None;
         let mut bin = None;
         let mut data_dir = None;
@@ -76,6 +81,7 @@ impl Options {
             };
             match arg.to_str() {
                 Some("--quick") => quick = true,
+                Some("--ssh-only") => ssh_only = true,
                 Some("--out") => out = Some(value("--out")?),
                 Some("--bin") => bin = Some(value("--bin")?),
                 Some("--data-dir") => data_dir = Some(value("--data-dir")?),
@@ -87,7 +93,8 @@ impl Options {
             std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
         Ok(Some(Self {
             quick,
-            out: out.or_else(|| (!quick).then(|| root.join("docs/benchmarks.md"))),
+            ssh_only,
+            out: out.or_else(|| (!quick && !ssh_only).then(|| root.join("docs/benchmarks.md"))),
             bin: bin.unwrap_or_else(|| target_dir.join("release/skippy")),
             data_dir: data_dir.unwrap_or_else(|| root.join("target/bench-data")),
         }))
@@ -158,31 +165,22 @@ fn run() -> Result<()> {
     fs::create_dir_all(&options.data_dir)
         .with_context(|| format!("creating {}", options.data_dir.display()))?;
     let data_dir = options.data_dir.canonicalize()?;
-    let log = data::ensure_log(&data_dir)?;
-    let tree = data::ensure_tree(&data_dir)?;
-
     let scratch = Scratch::create()?;
-    // The data directory is the server's working directory, hence its file root and a log root.
-    let launch = Launch {
-        bin: bin.clone(),
-        work_dir: data_dir,
-        scratch: scratch.0.clone(),
-    };
-    let repetitions = Repetitions::new(options.quick);
     let machine = Machine::describe(&bin);
-
-    eprintln!("cold start ...");
-    let mut rows = cold_start(&launch, repetitions.cold_start);
-    let mut bench = Bench::start(launch, repetitions)?;
-    bench.idle_memory();
-    bench.tools_list();
-    bench.trivial_calls();
-    bench.search(&tree);
-    bench.log_tail(&log);
-    bench.system_tools();
-    bench.final_memory();
-    let (session_rows, notes) = bench.finish();
-    rows.extend(session_rows);
+    let (mut rows, mut notes) = if options.ssh_only {
+        (Vec::new(), Vec::new())
+    } else {
+        local_benchmarks(&bin, &data_dir, &scratch, options.quick)?
+    };
+    // Its own scratch directory: the main session's audit log is counted above and stays apart.
+    let (ssh_rows, ssh_notes) = ssh::run(
+        &bin,
+        &data_dir,
+        &scratch.0.join("ssh"),
+        &ssh::Counts::new(options.quick),
+    );
+    rows.extend(ssh_rows);
+    notes.extend(ssh_notes);
 
     let markdown = report::markdown(&machine, options.quick, &rows, &notes);
     println!("\n{}", report::table(&rows));
@@ -197,6 +195,39 @@ fn run() -> Result<()> {
         println!("wrote {}", out.display());
     }
     Ok(())
+}
+
+/// Everything but SSH: cold start, then one long-lived session.
+fn local_benchmarks(
+    bin: &Path,
+    data_dir: &Path,
+    scratch: &Scratch,
+    quick: bool,
+) -> Result<(Vec<Row>, Vec<String>)> {
+    let log = data::ensure_log(data_dir)?;
+    let tree = data::ensure_tree(data_dir)?;
+    // The data directory is the server's working directory, hence its file root and a log root.
+    let launch = Launch {
+        bin: bin.to_path_buf(),
+        work_dir: data_dir.to_path_buf(),
+        scratch: scratch.0.clone(),
+        config: None,
+    };
+    let repetitions = Repetitions::new(quick);
+
+    eprintln!("cold start ...");
+    let mut rows = cold_start(&launch, repetitions.cold_start);
+    let mut bench = Bench::start(launch, repetitions)?;
+    bench.idle_memory();
+    bench.tools_list();
+    bench.trivial_calls();
+    bench.search(&tree);
+    bench.log_tail(&log);
+    bench.system_tools();
+    bench.final_memory();
+    let (session_rows, notes) = bench.finish();
+    rows.extend(session_rows);
+    Ok((rows, notes))
 }
 
 /// The server's HOME and state directory, removed when the run ends, however it ends.

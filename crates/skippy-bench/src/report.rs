@@ -49,6 +49,17 @@ impl Row {
         }
     }
 
+    /// A measurement that was not taken, for a reason that is not an error (a missing program);
+    /// the reason is the value, and the status says n/a.
+    pub fn unavailable(metric: impl Into<String>, target: impl Into<String>, reason: &str) -> Self {
+        Self {
+            metric: metric.into(),
+            value: reason.to_string(),
+            target: target.into(),
+            verdict: Verdict::Unavailable,
+        }
+    }
+
     /// A measurement that could not be taken; `target` is "—" when there is none.
     pub fn failed(
         metric: impl Into<String>,
@@ -226,13 +237,14 @@ pub fn markdown(machine: &Machine, quick: bool, rows: &[Row], notes: &[String]) 
         "cargo run --release -p skippy-bench -- --quick       # fewer repetitions, prints only\n",
     );
     out.push_str(
-        "cargo run --release -p skippy-bench -- --help        # --bin, --out, --data-dir\n",
+        "cargo run --release -p skippy-bench -- --help        # --bin, --out, --data-dir, --ssh-only\n",
     );
     out.push_str("```\n\n");
     out.push_str(
         "The first run generates the data once into `target/bench-data/` (a 1 GiB syslog-style log and \
          a 20,000-file tree, about 1.1 GB in all, deterministic); later runs reuse it. The search \
-         comparison needs ripgrep (`apt-get install ripgrep`).\n\n",
+         comparison needs ripgrep (`apt-get install ripgrep`). The SSH rows start a throwaway sshd on \
+         127.0.0.1 and need OpenSSH (`apt-get install openssh-server openssh-client`).\n\n",
     );
     out.push_str("## Machine\n\n");
     let _ = writeln!(out, "- Date: {}", machine.date);

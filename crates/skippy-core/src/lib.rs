@@ -4,6 +4,7 @@
 //! Tool crates depend on this crate and never on the MCP SDK.
 
 pub mod audit;
+pub mod commands;
 pub mod config;
 pub mod env;
 pub mod error;

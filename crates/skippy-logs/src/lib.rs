@@ -5,12 +5,19 @@
 //! are read transparently. Shared helpers: timestamp recognition ([`timestamp`]), message templates
 //! ([`template`]), level guessing ([`level`]), a backwards line reader ([`backward`]) and the file
 //! reader with gzip detection ([`reader`]).
+//!
+//! With `host`, a tool reads a file on that host instead: the path is checked against the host's
+//! `log_paths` ([`remote`]) and its bytes are fetched by fixed commands through the executor
+//! ([`remote_file`]), then processed by the same code as local files ([`target`]).
 
 pub mod backward;
 pub mod level;
 pub mod output;
 pub mod reader;
+pub mod remote;
+pub mod remote_file;
 pub mod rotated;
+pub mod target;
 pub mod template;
 pub mod timestamp;
 
@@ -24,6 +31,9 @@ pub use tail_log::TailLog;
 
 /// The tools this crate provides, by wire name.
 pub const TOOL_NAMES: &[&str] = &["tail_log", "search_log", "summarize_log"];
+
+#[cfg(test)]
+mod remote_tests;
 
 #[cfg(test)]
 mod test_support {

@@ -2,7 +2,8 @@
 //!
 //! Compression is detected by the gzip magic bytes (`1f 8b`), not the file name, so a rotated
 //! `syslog.2.gz` and a compressed file without the suffix both read as text. Multi-member gzip files
-//! (as `cat a.gz b.gz` makes) are read whole.
+//! (as `cat a.gz b.gz` makes) are read whole. The bytes come from a [`Source`]: a local file, or a
+//! file on a remote host ([`crate::remote_file`]), so that one implementation serves both.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
@@ -14,13 +15,26 @@ use tokio_util::sync::CancellationToken;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// Where a log file's bytes come from: anything readable and seekable.
+pub trait Source: Read + Seek + Send {}
+
+impl<T: Read + Seek + Send> Source for T {}
+
 /// An open log file.
-#[derive(Debug)]
 pub struct LogFile {
-    pub file: File,
+    pub file: Box<dyn Source>,
     /// Size on disk, in bytes.
     pub size: u64,
     pub gzip: bool,
+}
+
+impl std::fmt::Debug for LogFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogFile")
+            .field("size", &self.size)
+            .field("gzip", &self.gzip)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Open a log file for reading: it must be a regular file. Errors name the path and what to do.
@@ -42,7 +56,7 @@ pub fn open_log(path: &Path) -> ToolResult<LogFile> {
     let mut file = File::open(path).map_err(|error| ToolError::io(path, &error))?;
     let gzip = is_gzip(&mut file).map_err(|error| ToolError::io(path, &error))?;
     Ok(LogFile {
-        file,
+        file: Box::new(file),
         size: metadata.len(),
         gzip,
     })
@@ -64,8 +78,8 @@ pub fn is_gzip(file: &mut (impl Read + Seek)) -> io::Result<bool> {
 
 /// The text of a log file: the bytes as they are, or decompressed.
 pub enum LogReader {
-    Plain(File),
-    Gzip(Box<MultiGzDecoder<BufReader<File>>>),
+    Plain(Box<dyn Source>),
+    Gzip(Box<MultiGzDecoder<BufReader<Box<dyn Source>>>>),
 }
 
 impl LogReader {
@@ -92,6 +106,13 @@ impl Read for LogReader {
 pub fn read_error(path: &Path, error: &io::Error, cancel: &CancellationToken) -> ToolError {
     if cancel.is_cancelled() {
         return ToolError::Cancelled;
+    }
+    // A remote source carries the executor's own error (timeout, lost connection...) through `Read`.
+    if let Some(inner) = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<ToolError>())
+    {
+        return inner.clone();
     }
     match error.kind() {
         io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => {

@@ -24,7 +24,7 @@ pub fn rotated_siblings(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     else {
         return Ok(Vec::new());
     };
-    let mut found: Vec<(Age, PathBuf)> = Vec::new();
+    let mut found: Vec<(String, PathBuf)> = Vec::new();
     for entry in std::fs::read_dir(directory)? {
         let entry = entry?;
         let Ok(file_type) = entry.file_type() else {
@@ -33,15 +33,30 @@ pub fn rotated_siblings(path: &Path) -> std::io::Result<Vec<PathBuf>> {
         if !file_type.is_file() {
             continue;
         }
-        let file_name = entry.file_name();
-        let Some(age) = file_name.to_str().and_then(|other| age_of(name, other)) else {
-            continue;
-        };
-        found.push((age, entry.path()));
+        if let Some(file_name) = entry.file_name().to_str() {
+            found.push((file_name.to_string(), entry.path()));
+        }
     }
-    found.sort();
-    let skip = found.len().saturating_sub(MAX_SIBLINGS);
-    Ok(found.into_iter().skip(skip).map(|(_, path)| path).collect())
+    Ok(newest(oldest_first(name, found)))
+}
+
+/// Of `candidates` (file name, value), the values whose name is a rotated copy of `name`,
+/// oldest first (ties by name).
+pub fn oldest_first<T>(name: &str, candidates: impl IntoIterator<Item = (String, T)>) -> Vec<T> {
+    let mut found: Vec<(Age, String, T)> = candidates
+        .into_iter()
+        .filter_map(|(candidate, value)| {
+            age_of(name, &candidate).map(|age| (age, candidate, value))
+        })
+        .collect();
+    found.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    found.into_iter().map(|(_, _, value)| value).collect()
+}
+
+/// The last [`MAX_SIBLINGS`] of a list ordered oldest first.
+pub fn newest<T>(oldest_first: Vec<T>) -> Vec<T> {
+    let skip = oldest_first.len().saturating_sub(MAX_SIBLINGS);
+    oldest_first.into_iter().skip(skip).collect()
 }
 
 /// The age of `candidate` if it is a rotated copy of `name`.

@@ -8,7 +8,9 @@
 //! dated on its own. With `include_rotated`, `name.N[.gz]` and `name-YYYYMMDD[.gz]` siblings are
 //! searched first, oldest first, then the file itself; line numbers are per file. The search stops
 //! at `max_matches` or the output ceiling (`truncated`; `next_offset` pages on) and promptly on
-//! cancellation. Lines are cut at [`LINE_CAP`] bytes. Read-only; no side effects.
+//! cancellation. Lines are cut at [`LINE_CAP`] bytes. With `host`, the same searcher runs over
+//! the file on that host, streamed in windows of up to 8 MiB ([`crate::remote_file`]); rotated
+//! siblings are listed and checked there ([`crate::remote`]). Read-only; no side effects.
 
 use std::collections::VecDeque;
 use std::io;
@@ -27,11 +29,13 @@ use skippy_core::time::{parse_time_bound, rfc3339};
 use skippy_core::{
     AllowedPath, Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled,
 };
+use skippy_remote::Hosts;
 use tokio_util::sync::CancellationToken;
 
 use crate::output::display_line;
-use crate::reader::{LogReader, Watched, open_log, read_error};
+use crate::reader::{LogReader, Watched, read_error};
 use crate::rotated::rotated_siblings;
+use crate::target::LogTarget;
 use crate::timestamp::find_timestamp;
 
 pub const DEFAULT_MAX_MATCHES: u32 = 200;
@@ -74,6 +78,10 @@ pub struct Params {
     /// Matches to skip (from next_offset).
     #[serde(default)]
     pub offset: u64,
+    /// Host from list_hosts; default local
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -110,7 +118,9 @@ fn default_max_matches() -> u32 {
     DEFAULT_MAX_MATCHES
 }
 
-pub struct SearchLog;
+pub struct SearchLog {
+    pub hosts: Arc<Hosts>,
+}
 
 impl Tool for SearchLog {
     type Params = Params;
@@ -153,7 +163,24 @@ impl Tool for SearchLog {
             .map_err(|error| {
                 ToolError::invalid(format!("`pattern` is not a valid regex: {error}"))
             })?;
-        let path = ctx.log_path(&params.path)?;
+        let target =
+            LogTarget::resolve(&ctx, &self.hosts, params.host.as_deref(), &params.path).await?;
+        let include_rotated = params.include_rotated;
+        // Remote siblings are listed now, asynchronously; local ones on the blocking thread.
+        let plan = match target {
+            LogTarget::Local(path) => Plan::Local(path),
+            LogTarget::Remote(log) => {
+                let mut files = Vec::new();
+                if include_rotated {
+                    for sibling in log.rotated_siblings(&ctx.cancel).await? {
+                        let label = sibling.label();
+                        files.push((LogTarget::Remote(sibling), Some(label)));
+                    }
+                }
+                files.push((LogTarget::Remote(log), None));
+                Plan::Files(files)
+            }
+        };
         let collector = Collector {
             now,
             since,
@@ -172,11 +199,13 @@ impl Tool for SearchLog {
             last_line: 0,
             cancel: ctx.cancel.clone(),
         };
-        let include_rotated = params.include_rotated;
         let progress = ctx.clone();
         let config = Arc::clone(&ctx.config);
         ctx.blocking(move |cancel| {
-            let files = files_to_search(&config, path, include_rotated)?;
+            let files = match plan {
+                Plan::Local(path) => files_to_search(&config, path, include_rotated)?,
+                Plan::Files(files) => files,
+            };
             search_files(&files, &matcher, collector, &cancel, &progress)
         })
         .await
@@ -188,12 +217,17 @@ fn bound(name: &str, text: Option<&str>, now: DateTime<Utc>) -> ToolResult<Optio
         .transpose()
 }
 
+/// The files to search, each with its label (None for the requested file).
+type Files = Vec<(LogTarget, Option<String>)>;
+
+enum Plan {
+    /// Siblings still to be found, on the blocking thread.
+    Local(AllowedPath),
+    Files(Files),
+}
+
 /// The file itself, preceded by its rotated siblings (oldest first) when asked.
-fn files_to_search(
-    config: &Config,
-    path: AllowedPath,
-    include_rotated: bool,
-) -> ToolResult<Vec<(AllowedPath, Option<String>)>> {
+fn files_to_search(config: &Config, path: AllowedPath, include_rotated: bool) -> ToolResult<Files> {
     let mut files = Vec::new();
     if include_rotated {
         let siblings = rotated_siblings(path.as_path()).map_err(|error| {
@@ -202,15 +236,15 @@ fn files_to_search(
         for sibling in siblings {
             let allowed = path.child(&config.logs.policy, &sibling)?;
             let label = allowed.to_string();
-            files.push((allowed, Some(label)));
+            files.push((LogTarget::Local(allowed), Some(label)));
         }
     }
-    files.push((path, None));
+    files.push((LogTarget::Local(path), None));
     Ok(files)
 }
 
 fn search_files(
-    files: &[(AllowedPath, Option<String>)],
+    files: &[(LogTarget, Option<String>)],
     matcher: &RegexMatcher,
     mut collector: Collector,
     cancel: &CancellationToken,
@@ -224,9 +258,9 @@ fn search_files(
         .build();
     let mut bytes_scanned = 0u64;
     let mut lines_scanned = 0u64;
-    for (path, label) in files {
+    for (target, label) in files {
         check_cancelled(cancel)?;
-        let log = match open_log(path.as_path()) {
+        let log = match target.open(cancel) {
             Ok(log) => log,
             // A rotated file may be renamed or removed while we search.
             Err(error) if label.is_some() && error.code() == "not_found" => continue,
@@ -249,7 +283,7 @@ fn search_files(
         } else {
             reader.lines()
         };
-        result.map_err(|error| read_error(path.as_path(), &error, cancel))?;
+        result.map_err(|error| read_error(target.path(), &error, cancel))?;
         if collector.stopped {
             break;
         }
@@ -435,6 +469,12 @@ mod tests {
     use super::*;
     use crate::test_support::{context, gzip_file, write_file};
 
+    fn tool() -> SearchLog {
+        SearchLog {
+            hosts: Arc::default(),
+        }
+    }
+
     fn params(path: &str, pattern: &str) -> Params {
         Params {
             path: path.to_string(),
@@ -446,6 +486,7 @@ mod tests {
             until: None,
             include_rotated: false,
             offset: 0,
+            host: None,
         }
     }
 
@@ -466,7 +507,7 @@ mod tests {
     async fn finds_matches_case_insensitively_with_line_numbers() {
         let dir = tempfile::tempdir().unwrap();
         let path = write_file(dir.path(), "app.log", APP);
-        let out = SearchLog
+        let out = tool()
             .run(context(dir.path()), params(&path, "error"))
             .await
             .unwrap();
@@ -490,7 +531,7 @@ mod tests {
 
         let mut exact = params(&path, "error");
         exact.case_sensitive = true;
-        let out = SearchLog.run(context(dir.path()), exact).await.unwrap();
+        let out = tool().run(context(dir.path()), exact).await.unwrap();
         assert_eq!(out.matches.len(), 1);
         assert_eq!(out.matches[0].line_number, 5);
     }
@@ -501,7 +542,7 @@ mod tests {
         let path = write_file(dir.path(), "app.log", APP);
         let mut request = params(&path, "disk");
         request.context_lines = 1;
-        let out = SearchLog.run(context(dir.path()), request).await.unwrap();
+        let out = tool().run(context(dir.path()), request).await.unwrap();
         assert_eq!(out.matches.len(), 2);
         let first = &out.matches[0];
         assert_eq!(first.context_before, ["2026-11-21T10:00:00Z INFO start"]);
@@ -513,7 +554,7 @@ mod tests {
         // Adjacent matches: each sees the other as context.
         let mut request = params(&path, "disk|frame");
         request.context_lines = 1;
-        let out = SearchLog.run(context(dir.path()), request).await.unwrap();
+        let out = tool().run(context(dir.path()), request).await.unwrap();
         assert_eq!(out.matches[1].line, "  at frame one");
         assert_eq!(
             out.matches[1].context_before,
@@ -529,17 +570,14 @@ mod tests {
         let mut request = params(&path, "disk|frame|INFO");
         request.since = Some("2026-11-21T10:05:00Z".to_string());
         request.until = Some("2026-11-21T10:15:00+00:00".to_string());
-        let out = SearchLog.run(context(dir.path()), request).await.unwrap();
+        let out = tool().run(context(dir.path()), request).await.unwrap();
         let numbers: Vec<u64> = out.matches.iter().map(|m| m.line_number).collect();
         assert_eq!(numbers, [2, 3, 4, 5]);
 
         let mut inverted = params(&path, "x");
         inverted.since = Some("2026-11-21T11:00:00Z".to_string());
         inverted.until = Some("2026-11-21T10:00:00Z".to_string());
-        let error = SearchLog
-            .run(context(dir.path()), inverted)
-            .await
-            .unwrap_err();
+        let error = tool().run(context(dir.path()), inverted).await.unwrap_err();
         assert_eq!(error.code(), "invalid_argument");
     }
 
@@ -561,12 +599,12 @@ mod tests {
         let path = write_file(dir.path(), "auth.log", &text);
         let mut request = params(&path, "failed password");
         request.since = Some("2h".to_string());
-        let out = SearchLog.run(context(dir.path()), request).await.unwrap();
+        let out = tool().run(context(dir.path()), request).await.unwrap();
         assert_eq!(out.matches.len(), 2);
         assert!(out.matches[0].line.ends_with("bob"));
         let mut request = params(&path, "failed password");
         request.until = Some("1h".to_string());
-        let out = SearchLog.run(context(dir.path()), request).await.unwrap();
+        let out = tool().run(context(dir.path()), request).await.unwrap();
         let numbers: Vec<u64> = out.matches.iter().map(|m| m.line_number).collect();
         assert_eq!(numbers, [1, 2]);
     }
@@ -579,7 +617,7 @@ mod tests {
         let path = write_file(dir.path(), "app.log", "new hit\n");
         let mut request = params(&path, "hit");
         request.include_rotated = true;
-        let out = SearchLog.run(context(dir.path()), request).await.unwrap();
+        let out = tool().run(context(dir.path()), request).await.unwrap();
         assert_eq!(lines_of(&out), ["old hit", "middle hit", "new hit"]);
         let files: Vec<Option<String>> = out
             .matches
@@ -606,7 +644,7 @@ mod tests {
         assert_eq!(out.lines_scanned, 5);
 
         // Without the flag only the live file is searched.
-        let out = SearchLog
+        let out = tool()
             .run(context(dir.path()), params(&path, "hit"))
             .await
             .unwrap();
@@ -620,7 +658,7 @@ mod tests {
         let path = write_file(dir.path(), "app.log", &text);
         let mut request = params(&path, "event");
         request.max_matches = 20;
-        let out = SearchLog.run(context(dir.path()), request).await.unwrap();
+        let out = tool().run(context(dir.path()), request).await.unwrap();
         assert_eq!(out.matches.len(), 20);
         assert!(out.truncated);
         assert_eq!(out.next_offset, Some(20));
@@ -629,7 +667,7 @@ mod tests {
         let mut next = params(&path, "event");
         next.max_matches = 20;
         next.offset = 40;
-        let out = SearchLog.run(context(dir.path()), next).await.unwrap();
+        let out = tool().run(context(dir.path()), next).await.unwrap();
         assert_eq!(out.matches.len(), 10);
         assert_eq!(out.matches[0].line, "event 41");
         assert!(!out.truncated);
@@ -644,7 +682,7 @@ mod tests {
         let path = write_file(dir.path(), "app.log", &text);
         let mut config = skippy_core::Config::defaults_for(dir.path()).unwrap();
         config.server.max_output_bytes = 8192;
-        let out = SearchLog
+        let out = tool()
             .run(ToolCtx::for_tests(config), params(&path, "event"))
             .await
             .unwrap();
@@ -663,7 +701,7 @@ mod tests {
             "app.log",
             &format!("hit {}\n", "y".repeat(5000)),
         );
-        let out = SearchLog
+        let out = tool()
             .run(context(dir.path()), params(&path, "hit"))
             .await
             .unwrap();
@@ -683,7 +721,7 @@ mod tests {
             },
             params(&path, "("),
         ] {
-            let error = SearchLog.run(context(dir.path()), bad).await.unwrap_err();
+            let error = tool().run(context(dir.path()), bad).await.unwrap_err();
             assert_eq!(error.code(), "invalid_argument");
         }
     }
@@ -693,7 +731,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("app.log.1.gz");
         std::fs::write(&path, b"\x1f\x8b\x08\x00garbage that is not deflate").unwrap();
-        let error = SearchLog
+        let error = tool()
             .run(context(dir.path()), params(path.to_str().unwrap(), "x"))
             .await
             .unwrap_err();
@@ -707,7 +745,7 @@ mod tests {
         let path = write_file(dir.path(), "app.log", APP);
         let ctx = context(dir.path());
         ctx.cancel.cancel();
-        let error = SearchLog.run(ctx, params(&path, "x")).await.unwrap_err();
+        let error = tool().run(ctx, params(&path, "x")).await.unwrap_err();
         assert_eq!(error.code(), "cancelled");
     }
 }

@@ -7,11 +7,14 @@
 //! follow the line before them. Levels and templates: see [`crate::level`] and
 //! [`crate::template`]. Memory stays bounded: at most [`MAX_TEMPLATES`] templates are tracked;
 //! lines whose template is new after that are counted in `untracked_lines`.
+//! With `host`, the same pass runs over the file on that host, streamed in windows of up to 8 MiB
+//! ([`crate::remote_file`]), so the counts equal a local run on the same bytes.
 //! Read-only; no side effects.
 
 use std::collections::HashMap;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
@@ -20,11 +23,13 @@ use serde::{Deserialize, Serialize};
 use skippy_core::limits::{Budget, json_len};
 use skippy_core::time::{parse_time_bound, rfc3339};
 use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled};
+use skippy_remote::Hosts;
 use tokio_util::sync::CancellationToken;
 
 use crate::level::{self, Level};
 use crate::output::display_line;
-use crate::reader::{ForwardLines, LogReader, Watched, open_log, read_error};
+use crate::reader::{ForwardLines, LogFile, LogReader, Watched, read_error};
+use crate::target::LogTarget;
 use crate::template::{split_message, template_into};
 use crate::timestamp::find_timestamp;
 
@@ -58,6 +63,10 @@ pub struct Params {
     /// Byte offset to start at (from next_offset).
     #[serde(default)]
     pub offset: u64,
+    /// Host from list_hosts; default local
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, JsonSchema)]
@@ -110,7 +119,9 @@ fn default_max_lines() -> u64 {
     DEFAULT_MAX_LINES
 }
 
-pub struct SummarizeLog;
+pub struct SummarizeLog {
+    pub hosts: Arc<Hosts>,
+}
 
 impl Tool for SummarizeLog {
     type Params = Params;
@@ -142,7 +153,8 @@ impl Tool for SummarizeLog {
             .as_deref()
             .map(|text| parse_time_bound("since", text, now))
             .transpose()?;
-        let path = ctx.log_path(&params.path)?;
+        let target =
+            LogTarget::resolve(&ctx, &self.hosts, params.host.as_deref(), &params.path).await?;
         let request = Request {
             now,
             since,
@@ -152,7 +164,7 @@ impl Tool for SummarizeLog {
             budget: Budget::for_output(ctx.max_output_bytes()),
         };
         let progress = ctx.clone();
-        ctx.blocking(move |cancel| summarize(path.as_path(), request, &cancel, &progress))
+        ctx.blocking(move |cancel| summarize(&target, request, &cancel, &progress))
             .await
     }
 }
@@ -233,8 +245,12 @@ impl Tally {
     }
 }
 
-fn open_at(path: &Path, offset: u64, cancel: &CancellationToken) -> ToolResult<(LogReader, u64)> {
-    let mut log = open_log(path)?;
+fn open_at(
+    mut log: LogFile,
+    path: &Path,
+    offset: u64,
+    cancel: &CancellationToken,
+) -> ToolResult<(LogReader, u64)> {
     let size = log.size;
     if !log.gzip {
         log.file
@@ -250,12 +266,13 @@ fn open_at(path: &Path, offset: u64, cancel: &CancellationToken) -> ToolResult<(
 }
 
 fn summarize(
-    path: &Path,
+    target: &LogTarget,
     mut request: Request,
     cancel: &CancellationToken,
     progress: &ToolCtx,
 ) -> ToolResult<Output> {
-    let (reader, size) = open_at(path, request.offset, cancel)?;
+    let path = target.path();
+    let (reader, size) = open_at(target.open(cancel)?, path, request.offset, cancel)?;
     let reporter = progress.clone();
     let watched =
         Watched::new(reader, cancel.clone(), false).with_progress(Box::new(move |bytes| {
@@ -332,6 +349,12 @@ mod tests {
     use super::*;
     use crate::test_support::{context, gzip_file, write_file};
 
+    fn tool() -> SummarizeLog {
+        SummarizeLog {
+            hosts: Arc::default(),
+        }
+    }
+
     fn params(path: &str) -> Params {
         Params {
             path: path.to_string(),
@@ -339,6 +362,7 @@ mod tests {
             top: DEFAULT_TOP,
             max_lines: DEFAULT_MAX_LINES,
             offset: 0,
+            host: None,
         }
     }
 
@@ -357,7 +381,7 @@ Nov 21 10:00:07 web1 app[7]: INFO served 17 requests
     async fn counts_levels_and_groups_templates() {
         let dir = tempfile::tempdir().unwrap();
         let path = write_file(dir.path(), "syslog", SYSLOG);
-        let out = SummarizeLog
+        let out = tool()
             .run(context(dir.path()), params(&path))
             .await
             .unwrap();
@@ -415,7 +439,7 @@ Nov 21 10:00:07 web1 app[7]: INFO served 17 requests
         ]
         .concat();
         let path = gzip_file(dir.path(), "access.log.1", &text);
-        let out = SummarizeLog
+        let out = tool()
             .run(context(dir.path()), params(&path))
             .await
             .unwrap();
@@ -438,10 +462,7 @@ Nov 21 10:00:07 web1 app[7]: INFO served 17 requests
         let path = write_file(dir.path(), "app.log", text);
         let mut request = params(&path);
         request.since = Some("2030-01-01T00:00:00Z".to_string());
-        let out = SummarizeLog
-            .run(context(dir.path()), request)
-            .await
-            .unwrap();
+        let out = tool().run(context(dir.path()), request).await.unwrap();
         assert_eq!(out.lines_scanned, 4);
         assert_eq!((out.levels.error, out.levels.other), (1, 1));
         assert_eq!(out.first_timestamp.as_deref(), Some("2099-01-01T00:00:00Z"));
@@ -456,10 +477,7 @@ Nov 21 10:00:07 web1 app[7]: INFO served 17 requests
         let path = write_file(dir.path(), "app.log", &text);
         let mut request = params(&path);
         request.max_lines = 4;
-        let out = SummarizeLog
-            .run(context(dir.path()), request)
-            .await
-            .unwrap();
+        let out = tool().run(context(dir.path()), request).await.unwrap();
         assert_eq!(out.lines_scanned, 4);
         assert!(out.truncated);
         let offset = "job 1 ok\njob 2 ok\njob 3 ok\njob 4 ok\n".len() as u64;
@@ -467,7 +485,7 @@ Nov 21 10:00:07 web1 app[7]: INFO served 17 requests
         assert_eq!(out.bytes_scanned, offset);
         let mut rest = params(&path);
         rest.offset = out.next_offset.unwrap();
-        let out = SummarizeLog.run(context(dir.path()), rest).await.unwrap();
+        let out = tool().run(context(dir.path()), rest).await.unwrap();
         assert_eq!(out.lines_scanned, 6);
         assert_eq!(out.top[0].template, "job <n> ok");
         assert_eq!(out.top[0].count, 6);
@@ -481,10 +499,7 @@ Nov 21 10:00:07 web1 app[7]: INFO served 17 requests
         let path = gzip_file(dir.path(), "app.gz", "alpha 1\nbeta 2\n");
         let mut request = params(&path);
         request.offset = 8;
-        let out = SummarizeLog
-            .run(context(dir.path()), request)
-            .await
-            .unwrap();
+        let out = tool().run(context(dir.path()), request).await.unwrap();
         assert_eq!(out.lines_scanned, 1);
         assert_eq!(out.top[0].template, "beta <n>");
     }
@@ -528,10 +543,7 @@ Nov 21 10:00:07 web1 app[7]: INFO served 17 requests
                 ..params(&path)
             },
         ] {
-            let error = SummarizeLog
-                .run(context(dir.path()), bad)
-                .await
-                .unwrap_err();
+            let error = tool().run(context(dir.path()), bad).await.unwrap_err();
             assert_eq!(error.code(), "invalid_argument");
         }
     }

@@ -7,22 +7,27 @@
 //! backwards: they are decompressed from the start, keeping the last N lines in a ring buffer.
 //! Lines come oldest first. When they exceed the output ceiling the oldest are dropped; lines over
 //! [`LINE_CAP`] bytes are cut. `next_offset`, passed back as `before`, pages to older lines.
-//! Read-only; no side effects.
+//! With `host`, the same code reads the file on that host through windows fetched with `dd`/`od`
+//! ([`crate::remote_file`]): the filter runs here, so its semantics do not change; a remote gzip
+//! file is transferred whole. Read-only; no side effects.
 
 use std::collections::VecDeque;
 use std::io::BufReader;
 use std::path::Path;
+use std::sync::Arc;
 
 use regex::bytes::{Regex, RegexBuilder};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use skippy_core::limits::Budget;
 use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled};
+use skippy_remote::Hosts;
 use tokio_util::sync::CancellationToken;
 
 use crate::backward::BackwardLines;
 use crate::output::{display_line, fit};
-use crate::reader::{ForwardLines, LogFile, LogReader, Watched, open_log, read_error};
+use crate::reader::{ForwardLines, LogFile, LogReader, Watched, read_error};
+use crate::target::LogTarget;
 
 pub const DEFAULT_LINES: u32 = 100;
 pub const MAX_LINES: u32 = 10_000;
@@ -50,6 +55,10 @@ pub struct Params {
     #[serde(default)]
     #[schemars(with = "u64")]
     pub before: Option<u64>,
+    /// Host from list_hosts; default local
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -69,7 +78,9 @@ fn default_lines() -> u32 {
     DEFAULT_LINES
 }
 
-pub struct TailLog;
+pub struct TailLog {
+    pub hosts: Arc<Hosts>,
+}
 
 impl Tool for TailLog {
     type Params = Params;
@@ -89,7 +100,8 @@ impl Tool for TailLog {
             )));
         }
         let filter = params.filter.as_deref().map(compile_filter).transpose()?;
-        let path = ctx.log_path(&params.path)?;
+        let target =
+            LogTarget::resolve(&ctx, &self.hosts, params.host.as_deref(), &params.path).await?;
         let request = Request {
             wanted: wanted as usize,
             filter,
@@ -97,11 +109,11 @@ impl Tool for TailLog {
             budget: Budget::for_output(ctx.max_output_bytes()),
         };
         ctx.blocking(move |cancel| {
-            let log = open_log(path.as_path())?;
+            let log = target.open(&cancel)?;
             if log.gzip {
-                tail_stream(path.as_path(), log, request, &cancel)
+                tail_stream(target.path(), log, request, &cancel)
             } else {
-                tail_backward(path.as_path(), log, request, &cancel)
+                tail_backward(target.path(), log, request, &cancel)
             }
         })
         .await
@@ -243,12 +255,19 @@ mod tests {
     use super::*;
     use crate::test_support::{context, gzip_file, write_file};
 
+    fn tool() -> TailLog {
+        TailLog {
+            hosts: Arc::default(),
+        }
+    }
+
     fn params(path: &str, lines: Option<u32>) -> Params {
         Params {
             path: path.to_string(),
             lines: lines.unwrap_or(DEFAULT_LINES),
             filter: None,
             before: None,
+            host: None,
         }
     }
 
@@ -260,7 +279,7 @@ mod tests {
     async fn returns_exact_last_lines_oldest_first() {
         let dir = tempfile::tempdir().unwrap();
         let path = write_file(dir.path(), "app.log", &numbered(500));
-        let out = TailLog
+        let out = tool()
             .run(context(dir.path()), params(&path, Some(3)))
             .await
             .unwrap();
@@ -274,7 +293,7 @@ mod tests {
         // Paging back with `before` continues exactly where the last call stopped.
         let mut older = params(&path, Some(2));
         older.before = out.next_offset;
-        let out = TailLog.run(context(dir.path()), older).await.unwrap();
+        let out = tool().run(context(dir.path()), older).await.unwrap();
         assert_eq!(out.lines, ["line 496", "line 497"]);
     }
 
@@ -282,14 +301,14 @@ mod tests {
     async fn default_is_a_hundred_lines_and_whole_small_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = write_file(dir.path(), "a.log", &numbered(150));
-        let out = TailLog
+        let out = tool()
             .run(context(dir.path()), params(&path, None))
             .await
             .unwrap();
         assert_eq!(out.count, 100);
         assert_eq!(out.lines[0], "line 51");
         let small = write_file(dir.path(), "b.log", "x\ny\n");
-        let out = TailLog
+        let out = tool()
             .run(context(dir.path()), params(&small, Some(10)))
             .await
             .unwrap();
@@ -305,13 +324,13 @@ mod tests {
             "a.log",
             "first\r\nsecond\r\nlast without newline",
         );
-        let out = TailLog
+        let out = tool()
             .run(context(dir.path()), params(&path, Some(2)))
             .await
             .unwrap();
         assert_eq!(out.lines, ["second", "last without newline"]);
         let empty = write_file(dir.path(), "empty.log", "");
-        let out = TailLog
+        let out = tool()
             .run(context(dir.path()), params(&empty, Some(2)))
             .await
             .unwrap();
@@ -333,7 +352,7 @@ mod tests {
         let path = write_file(dir.path(), "app.log", &text);
         let mut request = params(&path, Some(3));
         request.filter = Some("(?i)error".to_string());
-        let out = TailLog.run(context(dir.path()), request).await.unwrap();
+        let out = tool().run(context(dir.path()), request).await.unwrap();
         assert_eq!(
             out.lines,
             [
@@ -346,7 +365,7 @@ mod tests {
         assert!(out.bytes_read >= from_match && out.bytes_read < text.len() as u64);
         let mut bad = params(&path, Some(3));
         bad.filter = Some("(".to_string());
-        let error = TailLog.run(context(dir.path()), bad).await.unwrap_err();
+        let error = tool().run(context(dir.path()), bad).await.unwrap_err();
         assert_eq!(error.code(), "invalid_argument");
     }
 
@@ -354,18 +373,18 @@ mod tests {
     async fn gzip_tail_with_filter() {
         let dir = tempfile::tempdir().unwrap();
         let path = gzip_file(dir.path(), "app.log.2.gz", &numbered(1000));
-        let out = TailLog
+        let out = tool()
             .run(context(dir.path()), params(&path, Some(2)))
             .await
             .unwrap();
         assert_eq!(out.lines, ["line 999", "line 1000"]);
         let mut filtered = params(&path, Some(2));
         filtered.filter = Some("^line 5\\d$".to_string());
-        let out = TailLog.run(context(dir.path()), filtered).await.unwrap();
+        let out = tool().run(context(dir.path()), filtered).await.unwrap();
         assert_eq!(out.lines, ["line 58", "line 59"]);
         let mut before = params(&path, Some(1));
         before.before = out.next_offset;
-        let out = TailLog.run(context(dir.path()), before).await.unwrap();
+        let out = tool().run(context(dir.path()), before).await.unwrap();
         assert_eq!(out.lines, ["line 57"]);
     }
 
@@ -376,7 +395,7 @@ mod tests {
         let mut config = skippy_core::Config::defaults_for(dir.path()).unwrap();
         config.server.max_output_bytes = 4096;
         let ctx = ToolCtx::for_tests(config);
-        let out = TailLog
+        let out = tool()
             .run(ctx.clone(), params(&path, Some(1000)))
             .await
             .unwrap();
@@ -387,7 +406,7 @@ mod tests {
         assert_eq!(first, 2001 - out.count);
         let mut next = params(&path, Some(1000));
         next.before = out.next_offset;
-        let older = TailLog.run(ctx, next).await.unwrap();
+        let older = tool().run(ctx, next).await.unwrap();
         assert_eq!(older.lines.last().unwrap(), &format!("line {}", first - 1));
     }
 
@@ -399,7 +418,7 @@ mod tests {
             "a.log",
             &format!("{}\nshort\n", "x".repeat(100_000)),
         );
-        let out = TailLog
+        let out = tool()
             .run(context(dir.path()), params(&path, Some(2)))
             .await
             .unwrap();
@@ -413,24 +432,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         let path = write_file(outside.path(), "secret.log", "x\n");
-        let error = TailLog
+        let error = tool()
             .run(context(dir.path()), params(&path, None))
             .await
             .unwrap_err();
         assert_eq!(error.code(), "policy_denied");
-        let error = TailLog
+        let error = tool()
             .run(context(dir.path()), params("relative.log", None))
             .await
             .unwrap_err();
         assert_eq!(error.code(), "invalid_argument");
         let inside = write_file(dir.path(), "a.log", "x\n");
-        let error = TailLog
+        let error = tool()
             .run(context(dir.path()), params(&inside, Some(0)))
             .await
             .unwrap_err();
         assert_eq!(error.code(), "invalid_argument");
         let missing = dir.path().join("missing.log");
-        let error = TailLog
+        let error = tool()
             .run(context(dir.path()), params(missing.to_str().unwrap(), None))
             .await
             .unwrap_err();
@@ -442,7 +461,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = write_file(dir.path(), "app.log", "a\nb\n");
         let ctx = crate::test_support::context_with_alias(dir.path(), "app", &path);
-        let out = TailLog.run(ctx, params("app", Some(1))).await.unwrap();
+        let out = tool().run(ctx, params("app", Some(1))).await.unwrap();
         assert_eq!(out.lines, ["b"]);
     }
 }

@@ -7,17 +7,23 @@
 //! returns `unavailable`. A unit that does not exist is not an error: `load_state` says
 //! `not-found`. `since` is the time the unit last entered the active state, in RFC 3339 when
 //! systemctl's local-time format can be read, as printed otherwise. Runs `systemctl show` (argv
-//! only, 10 s limit); reads only, no side effects.
+//! only, 10 s limit) through the host's executor; on a remote `host` as `env TZ=UTC LC_ALL=C
+//! systemctl show ...`, so its times are UTC, and a host without systemd (no `systemctl`, or
+//! "not been booted with systemd") is `unavailable`. Reads only, no side effects.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{Local, NaiveDateTime, TimeZone};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use skippy_core::limits::truncate_utf8;
-use skippy_core::process::{CommandSpec, run};
+use skippy_core::process::CommandOutput;
 use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset};
+use skippy_remote::{Executor, Hosts, RunOptions};
+
+use crate::remote;
 
 /// Present exactly when systemd is the running init system (sd_booted(3)).
 const SYSTEMD_MARKER: &str = "/run/systemd/system";
@@ -44,6 +50,9 @@ const UNIT_TYPES: &[&str] = &[
 pub struct Params {
     /// Unit, e.g. nginx or cron.timer (.service added if no type)
     pub service: String,
+    /// Host from list_hosts; default local
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
@@ -61,7 +70,9 @@ pub struct Output {
     pub unit_file_state: Option<String>,
 }
 
-pub struct CheckServiceStatus;
+pub struct CheckServiceStatus {
+    pub hosts: Arc<Hosts>,
+}
 
 impl Tool for CheckServiceStatus {
     type Params = Params;
@@ -76,23 +87,54 @@ impl Tool for CheckServiceStatus {
 
     async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
         let unit = unit_name(&params.service)?;
-        if !Path::new(SYSTEMD_MARKER).exists() {
+        let executor = remote::executor(&self.hosts, &ctx, params.host.as_deref())?;
+        let local = matches!(executor, Executor::Local);
+        if local && !Path::new(SYSTEMD_MARKER).exists() {
             return Err(ToolError::Unavailable(format!(
                 "systemd is not running here ({SYSTEMD_MARKER} does not exist, as in most \
                  containers), so there is no service manager to ask about `{unit}`"
             )));
         }
-        let mut spec = CommandSpec::new(
+        let show = [
             "systemctl",
-            ["show", "--no-pager", PROPERTIES, "--", unit.as_str()],
-        );
-        spec.timeout = TIMEOUT;
-        spec.max_output_bytes = 64 * 1024;
-        let output = run(&spec, &ctx.cancel).await?;
+            "show",
+            "--no-pager",
+            PROPERTIES,
+            "--",
+            unit.as_str(),
+        ];
+        let argv: Vec<String> = if local {
+            show.map(String::from).into()
+        } else {
+            // UTC makes the remote timestamps readable whatever the host's zone.
+            ["env", "TZ=UTC", "LC_ALL=C"]
+                .into_iter()
+                .chain(show)
+                .map(String::from)
+                .collect()
+        };
+        let options = RunOptions {
+            timeout: TIMEOUT,
+            max_output_bytes: 64 * 1024,
+            cwd: None,
+        };
+        let output = executor.run(&argv, &options, &ctx.cancel).await?;
+        if !local && lacks_systemd(&output) {
+            return Err(ToolError::Unavailable(format!(
+                "systemd is not running on host {} (no systemctl, or not booted with systemd), so \
+                 there is no service manager to ask about `{unit}`",
+                executor.host_name()
+            )));
+        }
         if !output.success() {
             let stderr = output.stderr.trim();
+            let on_host = if local {
+                String::new()
+            } else {
+                format!(" on host {}", executor.host_name())
+            };
             return Err(ToolError::CommandFailed(format!(
-                "`systemctl show {unit}` failed (exit {}): {}",
+                "`systemctl show {unit}` failed{on_host} (exit {}): {}",
                 output
                     .exit_code
                     .map_or_else(|| "by signal".to_string(), |code| code.to_string()),
@@ -101,6 +143,19 @@ impl Tool for CheckServiceStatus {
         }
         Ok(parse_show(&unit, &output.stdout))
     }
+}
+
+/// Whether a failed remote `systemctl` says there is no systemd: the program is missing (127, from
+/// `env` or the shell), or systemd is not PID 1 / its bus is not there.
+fn lacks_systemd(output: &CommandOutput) -> bool {
+    if output.success() {
+        return false;
+    }
+    output.exit_code == Some(127)
+        || output
+            .stderr
+            .contains("System has not been booted with systemd")
+        || output.stderr.contains("Failed to connect to bus")
 }
 
 /// Validate a unit name and add `.service` when it names no unit type.
@@ -272,6 +327,31 @@ ActiveEnterTimestamp=
     }
 
     #[test]
+    fn remote_hosts_without_systemd_are_recognised() {
+        let output = |code: i32, stderr: &str| CommandOutput {
+            exit_code: Some(code),
+            stdout: String::new(),
+            stderr: stderr.into(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            duration_ms: 1.0,
+        };
+        // Captured on the development machine, a container whose PID 1 is not systemd.
+        let container = output(
+            1,
+            "System has not been booted with systemd as init system (PID 1). Can't operate.\n\
+             Failed to connect to bus: Host is down\n",
+        );
+        assert!(lacks_systemd(&container));
+        assert!(lacks_systemd(&output(
+            127,
+            "env: 'systemctl': No such file or directory\n"
+        )));
+        assert!(!lacks_systemd(&output(1, "Access denied\n")));
+        assert!(!lacks_systemd(&output(0, "")));
+    }
+
+    #[test]
     fn unit_names_are_validated_and_typed() {
         assert_eq!(unit_name("nginx").unwrap(), "nginx.service");
         assert_eq!(unit_name("cron.timer").unwrap(), "cron.timer");
@@ -311,22 +391,39 @@ ActiveEnterTimestamp=
     async fn answers_unavailable_without_systemd_and_checks_names_first() {
         let dir = tempfile::tempdir().unwrap();
         let ctx = ToolCtx::for_tests(Config::defaults_for(dir.path()).unwrap());
-        let invalid = CheckServiceStatus
+        let tool = CheckServiceStatus {
+            hosts: Arc::default(),
+        };
+        let invalid = tool
             .run(
                 ctx.clone(),
                 Params {
                     service: "-x".into(),
+                    host: None,
                 },
             )
             .await
             .unwrap_err();
         assert_eq!(invalid.code(), "invalid_argument");
 
-        let result = CheckServiceStatus
+        let unknown_host = tool
+            .run(
+                ctx.clone(),
+                Params {
+                    service: "nginx".into(),
+                    host: Some("nowhere".into()),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(unknown_host.code(), "invalid_argument");
+
+        let result = tool
             .run(
                 ctx,
                 Params {
                     service: "skippy-definitely-missing".into(),
+                    host: None,
                 },
             )
             .await;

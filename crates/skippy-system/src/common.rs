@@ -1,6 +1,7 @@
-//! Small pieces shared by the system tools: the load average, rounding, argument ranges and the
-//! cancellable sampling wait.
+//! Small pieces shared by the system tools: the load average, `/proc/meminfo`, rounding, argument
+//! ranges and the cancellable sampling wait.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use schemars::JsonSchema;
@@ -26,6 +27,66 @@ impl LoadAverage {
             five: round2(load.five),
             fifteen: round2(load.fifteen),
         }
+    }
+
+    /// Parse `/proc/loadavg` (`0.52 0.58 0.59 1/123 4567`).
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut fields = text.split_whitespace().map(str::parse::<f64>);
+        let mut next = || fields.next()?.ok().map(round2);
+        Some(Self {
+            one: next()?,
+            five: next()?,
+            fifteen: next()?,
+        })
+    }
+}
+
+/// The figures of `/proc/meminfo` the tools report, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meminfo {
+    pub total: u64,
+    pub available: u64,
+    pub free: u64,
+    pub swap_total: u64,
+    pub swap_free: u64,
+}
+
+impl Meminfo {
+    /// Parse `/proc/meminfo` (`MemTotal:  16318412 kB` lines); None without a positive MemTotal.
+    /// Kernels before 3.14 have no MemAvailable: free + buffers + page cache stands in for it.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut values: HashMap<&str, u64> = HashMap::new();
+        for line in text.lines() {
+            let Some((key, rest)) = line.split_once(':') else {
+                continue;
+            };
+            let mut parts = rest.split_whitespace();
+            let Some(Ok(value)) = parts.next().map(str::parse::<u64>) else {
+                continue;
+            };
+            let bytes = match parts.next() {
+                Some("kB") => value.saturating_mul(1024),
+                _ => value,
+            };
+            values.insert(key.trim(), bytes);
+        }
+        let get = |key: &str| values.get(key).copied().unwrap_or(0);
+        let total = get("MemTotal");
+        if total == 0 {
+            return None;
+        }
+        let free = get("MemFree");
+        let available = values.get("MemAvailable").copied().unwrap_or_else(|| {
+            free.saturating_add(get("Buffers"))
+                .saturating_add(get("Cached"))
+        });
+        Some(Self {
+            total,
+            available: available.min(total),
+            free,
+            swap_total: get("SwapTotal"),
+            swap_free: get("SwapFree"),
+        })
     }
 }
 
@@ -84,6 +145,44 @@ mod tests {
         assert_eq!(percent(1, 3), 33.3);
         assert_eq!(percent(5, 0), 0.0);
         assert_eq!(percent(10, 10), 100.0);
+    }
+
+    #[test]
+    fn parses_loadavg_and_meminfo() {
+        assert_eq!(
+            LoadAverage::parse("2.14 2.09 2.605 5/112 26615\n"),
+            Some(LoadAverage {
+                one: 2.14,
+                five: 2.09,
+                fifteen: 2.61
+            })
+        );
+        assert_eq!(LoadAverage::parse("2.14 x"), None);
+        // Captured on the development machine (Debian 12, kernel 6.18), shortened.
+        let meminfo = "MemTotal:       24684096 kB\nMemFree:        17417932 kB\n\
+            MemAvailable:   24080060 kB\nBuffers:           50860 kB\nCached:          6819196 kB\n\
+            SwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n\
+            HugePages_Total:       0\n";
+        assert_eq!(
+            Meminfo::parse(meminfo),
+            Some(Meminfo {
+                total: 24684096 * 1024,
+                available: 24080060 * 1024,
+                free: 17417932 * 1024,
+                swap_total: 0,
+                swap_free: 0,
+            })
+        );
+        // An old kernel without MemAvailable, with swap.
+        let old_kernel = "MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 50 kB\nCached: 200 kB\n\
+            SwapTotal: 64 kB\nSwapFree: 16 kB\n";
+        let parsed = Meminfo::parse(old_kernel).unwrap();
+        assert_eq!(parsed.available, 350 * 1024);
+        assert_eq!(
+            (parsed.swap_total, parsed.swap_free),
+            (64 * 1024, 16 * 1024)
+        );
+        assert_eq!(Meminfo::parse("MemFree: 1 kB\n"), None);
     }
 
     #[test]

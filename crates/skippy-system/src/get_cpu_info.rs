@@ -6,16 +6,22 @@
 //! is already inside user time. The counters are read directly rather than through sysinfo because
 //! sysinfo ignores CPU refreshes closer than 200 ms apart, which would make short samples report the
 //! average since boot. Frequencies come from sysinfo (cpufreq, or `/proc/cpuinfo` as a fallback).
-//! The wait is cancellable. Reads only; no side effects.
+//! The wait is cancellable. On a remote `host` one fixed script reads `/proc/stat` twice around a
+//! remote `sleep`, then the load average and frequencies (cpufreq, else `/proc/cpuinfo`); the same
+//! arithmetic applies. Reads only; no side effects.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset};
+use skippy_remote::{Executor, Hosts};
 use sysinfo::{CpuRefreshKind, System};
 
 use crate::common::{LoadAverage, in_range, round1, sample_wait};
+use crate::remote::{self, Sections};
 
 const DEFAULT_SAMPLE_MS: u64 = 200;
 const MIN_SAMPLE_MS: u64 = 50;
@@ -27,6 +33,9 @@ pub struct Params {
     /// Sample length in ms; default 200, 50..=5000
     #[serde(default)]
     pub sample_ms: Option<u64>,
+    /// Host from list_hosts; default local
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -45,7 +54,9 @@ pub struct CoreUsage {
     pub frequency_mhz: u64,
 }
 
-pub struct GetCpuInfo;
+pub struct GetCpuInfo {
+    pub hosts: Arc<Hosts>,
+}
 
 impl Tool for GetCpuInfo {
     type Params = Params;
@@ -65,6 +76,25 @@ impl Tool for GetCpuInfo {
             MIN_SAMPLE_MS,
             MAX_SAMPLE_MS,
         )?;
+        let executor = remote::executor(&self.hosts, &ctx, params.host.as_deref())?;
+        if !matches!(executor, Executor::Local) {
+            let script = remote::script(&[
+                ("stat1", "grep '^cpu' /proc/stat"),
+                ("sleep", &remote::sleep_command(sample_ms)),
+                ("stat2", "grep '^cpu' /proc/stat"),
+                ("loadavg", "cat /proc/loadavg"),
+                (
+                    "cpufreq",
+                    "grep -H '' /sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_cur_freq 2>/dev/null",
+                ),
+                (
+                    "cpuinfo",
+                    "grep -E '^(processor|cpu MHz)[[:space:]]*:' /proc/cpuinfo",
+                ),
+            ]);
+            let sections = remote::run_script(&executor, &ctx, &script, 256 * 1024).await?;
+            return from_sections(&sections, sample_ms);
+        }
         let before = read_stat()?;
         sample_wait(&ctx, Duration::from_millis(sample_ms)).await?;
         let after = read_stat()?;
@@ -90,6 +120,77 @@ impl Tool for GetCpuInfo {
             sample_ms,
         })
     }
+}
+
+/// The remote script's output: two reads of the `cpu` lines, the load average, frequencies.
+fn from_sections(sections: &Sections, sample_ms: u64) -> ToolResult<Output> {
+    let before = parse_stat(sections.get("stat1"));
+    let after = parse_stat(sections.get("stat2"));
+    if [&before, &after]
+        .iter()
+        .any(|times| times.first().is_none_or(|first| first.core.is_some()))
+    {
+        return Err(sections.missing("CPU counters (/proc/stat)"));
+    }
+    let load_average = LoadAverage::parse(sections.get("loadavg"))
+        .ok_or_else(|| sections.missing("/proc/loadavg"))?;
+    let mut frequencies = parse_cpufreq(sections.get("cpufreq"));
+    if frequencies.is_empty() {
+        frequencies = parse_cpuinfo_mhz(sections.get("cpuinfo"));
+    }
+    let (overall, cores) = usage_between(&before, &after);
+    Ok(Output {
+        overall_percent: overall,
+        per_core: cores
+            .into_iter()
+            .map(|(core, usage_percent)| CoreUsage {
+                core,
+                usage_percent,
+                frequency_mhz: frequencies.get(&core).copied().unwrap_or(0),
+            })
+            .collect(),
+        load_average,
+        sample_ms,
+    })
+}
+
+/// `grep -H` lines `/sys/devices/system/cpu/cpu3/cpufreq/scaling_cur_freq:2596150` (kHz) as
+/// MHz by core.
+fn parse_cpufreq(text: &str) -> HashMap<usize, u64> {
+    text.lines()
+        .filter_map(|line| {
+            let (path, khz) = line.rsplit_once(':')?;
+            let core = path
+                .strip_prefix("/sys/devices/system/cpu/cpu")?
+                .split('/')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((core, khz.trim().parse::<u64>().ok()? / 1000))
+        })
+        .collect()
+}
+
+/// `processor : N` and `cpu MHz : 2596.150` lines of `/proc/cpuinfo` as MHz by core.
+fn parse_cpuinfo_mhz(text: &str) -> HashMap<usize, u64> {
+    let mut frequencies = HashMap::new();
+    let mut core = None;
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        match key.trim() {
+            "processor" => core = value.trim().parse::<usize>().ok(),
+            "cpu MHz" => {
+                if let (Some(core), Ok(mhz)) = (core, value.trim().parse::<f64>()) {
+                    // MHz are small positive numbers: the cast cannot truncate meaningfully.
+                    frequencies.insert(core, mhz.max(0.0) as u64);
+                }
+            }
+            _ => {}
+        }
+    }
+    frequencies
 }
 
 /// Cumulative jiffies of one `cpu` line of `/proc/stat`.
@@ -182,6 +283,68 @@ mod tests {
         (dir, ctx)
     }
 
+    fn tool() -> GetCpuInfo {
+        GetCpuInfo {
+            hosts: Arc::default(),
+        }
+    }
+
+    fn sample(sample_ms: u64) -> Params {
+        Params {
+            sample_ms: Some(sample_ms),
+            host: None,
+        }
+    }
+
+    /// The remote script's output as the development machine gives it (2 cores, no cpufreq), with
+    /// counters changed to round numbers.
+    const CAPTURED: &str = "\
+@@skippy-section:stat1
+cpu  148223 120 59532 675840 1200 0 1829 0 0 0
+cpu0 74000 60 29766 337920 600 0 914 0 0 0
+cpu1 74223 60 29766 337920 600 0 915 0 0 0
+@@skippy-section:sleep
+@@skippy-section:stat2
+cpu  148243 120 59542 675850 1200 0 1829 0 0 0
+cpu0 74020 60 29776 337920 600 0 914 0 0 0
+cpu1 74223 60 29766 337930 600 0 915 0 0 0
+@@skippy-section:loadavg
+2.14 2.09 2.60 5/112 26615
+@@skippy-section:cpufreq
+@@skippy-section:cpuinfo
+processor\t: 0
+cpu MHz\t\t: 2596.150
+processor\t: 1
+cpu MHz\t\t: 2596.150
+";
+
+    #[test]
+    fn remote_output_gives_usage_frequencies_and_load() {
+        let output = from_sections(&Sections::parse(CAPTURED), 200).unwrap();
+        // All: busy +30 of +40; core 0: +30 of +30; core 1: 0 of +10.
+        assert_eq!(output.overall_percent, 75.0);
+        let cores: Vec<(usize, f64, u64)> = output
+            .per_core
+            .iter()
+            .map(|core| (core.core, core.usage_percent, core.frequency_mhz))
+            .collect();
+        assert_eq!(cores, vec![(0, 100.0, 2596), (1, 0.0, 2596)]);
+        assert_eq!(output.load_average.one, 2.14);
+        assert_eq!(output.sample_ms, 200);
+        let error = from_sections(&Sections::parse("@@skippy-section:stat1\n"), 200).unwrap_err();
+        assert_eq!(error.code(), "unavailable");
+    }
+
+    #[test]
+    fn cpufreq_is_read_in_khz_by_core_number() {
+        let text = "/sys/devices/system/cpu/cpu10/cpufreq/scaling_cur_freq:1200000\n\
+                    /sys/devices/system/cpu/cpu2/cpufreq/scaling_cur_freq:3400500\n";
+        let frequencies = parse_cpufreq(text);
+        assert_eq!(frequencies.get(&10), Some(&1200));
+        assert_eq!(frequencies.get(&2), Some(&3400));
+        assert!(parse_cpuinfo_mhz("cpu MHz : 1000\n").is_empty());
+    }
+
     const SAMPLE_BEFORE: &str = "cpu  100 0 100 800 0 0 0 0 0 0\n\
         cpu0 50 0 50 400 0 0 0 0 0 0\n\
         cpu1 50 0 50 400 0 0 0 0 0 0\n\
@@ -224,15 +387,7 @@ mod tests {
     #[tokio::test]
     async fn samples_every_core_of_this_machine() {
         let (_dir, ctx) = ctx();
-        let output = GetCpuInfo
-            .run(
-                ctx,
-                Params {
-                    sample_ms: Some(50),
-                },
-            )
-            .await
-            .unwrap();
+        let output = tool().run(ctx, sample(50)).await.unwrap();
         let logical = parse_stat(&std::fs::read_to_string("/proc/stat").unwrap())
             .iter()
             .filter(|times| times.core.is_some())
@@ -259,15 +414,7 @@ mod tests {
                 }
             })
         };
-        let output = GetCpuInfo
-            .run(
-                ctx,
-                Params {
-                    sample_ms: Some(500),
-                },
-            )
-            .await
-            .unwrap();
+        let output = tool().run(ctx, sample(500)).await.unwrap();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         spinner.join().unwrap();
         // One spinning thread keeps at least one core mostly busy: the old server said 0 here.
@@ -278,15 +425,7 @@ mod tests {
     async fn out_of_range_samples_are_refused() {
         for sample_ms in [0, 49, 5001] {
             let (_dir, ctx) = ctx();
-            let error = GetCpuInfo
-                .run(
-                    ctx,
-                    Params {
-                        sample_ms: Some(sample_ms),
-                    },
-                )
-                .await
-                .unwrap_err();
+            let error = tool().run(ctx, sample(sample_ms)).await.unwrap_err();
             assert_eq!(error.code(), "invalid_argument");
         }
     }
@@ -295,15 +434,7 @@ mod tests {
     async fn cancellation_interrupts_the_sample() {
         let (_dir, ctx) = ctx();
         ctx.cancel.cancel();
-        let error = GetCpuInfo
-            .run(
-                ctx,
-                Params {
-                    sample_ms: Some(5000),
-                },
-            )
-            .await
-            .unwrap_err();
+        let error = tool().run(ctx, sample(5000)).await.unwrap_err();
         assert_eq!(error.code(), "cancelled");
     }
 }

@@ -22,20 +22,28 @@
 //! returned: the mount whose mount point is the longest prefix of the canonical path, whatever its
 //! type. `path` only reveals filesystem figures, never contents, so it is NOT confined to the file
 //! roots. Work runs on the blocking pool and stops at cancellation (a hung network mount can still
-//! hold one blocking thread until the kernel gives up). Reads only; no side effects.
+//! hold one blocking thread until the kernel gives up).
+//!
+//! On a remote `host` it runs GNU `df -P -B1 -T` over SSH (with `path`: `df ... -- <path>`, the
+//! path passed as one argv word; without: network types excluded with `-x`, which df applies
+//! before it asks the filesystem) and applies the same filtering; a missing path is `not_found`, a
+//! non-GNU df `unavailable`. Reads only; no side effects.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use skippy_core::limits::{Budget, json_len};
+use skippy_core::limits::{Budget, json_len, truncate_utf8};
 use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled};
+use skippy_remote::{Executor, Hosts};
 use tokio_util::sync::CancellationToken;
 
 use crate::common::percent;
+use crate::remote::{self, split_fields};
 
 const MOUNTINFO: &str = "/proc/self/mountinfo";
 
@@ -95,6 +103,9 @@ pub struct Params {
     /// Absolute path; only its filesystem (any path, not just roots)
     #[serde(default)]
     pub path: Option<String>,
+    /// Host from list_hosts; default local
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -104,7 +115,7 @@ pub struct Output {
     pub truncated: bool,
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct Filesystem {
     pub mount_point: String,
@@ -117,7 +128,9 @@ pub struct Filesystem {
     pub used_percent: f64,
 }
 
-pub struct GetDiskUsage;
+pub struct GetDiskUsage {
+    pub hosts: Arc<Hosts>,
+}
 
 impl Tool for GetDiskUsage {
     type Params = Params;
@@ -131,13 +144,19 @@ impl Tool for GetDiskUsage {
 
     async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
         let max_output_bytes = ctx.max_output_bytes();
+        if let Some(path) = &params.path
+            && !path.starts_with('/')
+        {
+            return Err(ToolError::invalid(format!(
+                "`path` = `{path}` is not absolute; pass an absolute path such as /var/lib"
+            )));
+        }
+        let executor = remote::executor(&self.hosts, &ctx, params.host.as_deref())?;
+        if !matches!(executor, Executor::Local) {
+            return remote_usage(&executor, &ctx, params.path.as_deref()).await;
+        }
         match params.path {
             Some(path) => {
-                if !path.starts_with('/') {
-                    return Err(ToolError::invalid(format!(
-                        "`path` = `{path}` is not absolute; pass an absolute path such as /var/lib"
-                    )));
-                }
                 let filesystem = ctx
                     .blocking(move |_| filesystem_of(Path::new(&path)))
                     .await?;
@@ -226,14 +245,17 @@ fn unescape(field: &str) -> Vec<u8> {
 
 /// Whether a mount belongs in the default listing (see the module doc for the rules).
 fn is_listed(mount: &Mount) -> bool {
-    let fs_type = mount.fs_type.as_str();
+    is_listed_type_at(&mount.fs_type, &mount.mount_point)
+}
+
+fn is_listed_type_at(fs_type: &str, mount_point: &Path) -> bool {
     if PSEUDO_TYPES.contains(&fs_type) || NETWORK_TYPES.contains(&fs_type) {
         return false;
     }
-    if fs_type == "overlay" && mount.mount_point != Path::new("/") {
+    if fs_type == "overlay" && mount_point != Path::new("/") {
         return false;
     }
-    !(mount.mount_point.starts_with("/proc") || mount.mount_point.starts_with("/sys"))
+    !(mount_point.starts_with("/proc") || mount_point.starts_with("/sys"))
 }
 
 fn list_filesystems(mounts: &[Mount], cancel: &CancellationToken) -> ToolResult<Vec<Filesystem>> {
@@ -345,6 +367,110 @@ fn describe(mount: &Mount, figures: Figures) -> Filesystem {
     }
 }
 
+/// `df` on a remote host: the listing, or the filesystem holding `path`.
+async fn remote_usage(
+    executor: &Executor,
+    ctx: &ToolCtx,
+    path: Option<&str>,
+) -> ToolResult<Output> {
+    let host = executor.host_name();
+    let mut argv: Vec<String> = ["env", "LC_ALL=C", "df", "-P", "-B1", "-T"]
+        .map(String::from)
+        .into();
+    match path {
+        Some(path) => argv.extend(["--".to_string(), path.to_string()]),
+        None => {
+            for fs_type in NETWORK_TYPES {
+                argv.extend(["-x".to_string(), (*fs_type).to_string()]);
+            }
+        }
+    }
+    let output = executor
+        .run(&argv, &remote::options(ctx, 1024 * 1024), &ctx.cancel)
+        .await?;
+    let stderr = truncate_utf8(output.stderr.trim(), 300);
+    if output.exit_code == Some(127) {
+        return Err(ToolError::Unavailable(format!(
+            "`df` is not installed on host {host}: {stderr}"
+        )));
+    }
+    let parsed = parse_df(&output.stdout);
+    if let Some(path) = path {
+        if !output.success() && stderr.contains("No such file or directory") {
+            return Err(ToolError::NotFound(format!(
+                "`{path}` does not exist on host {host} ({stderr}); pass an existing file or directory"
+            )));
+        }
+        if !output.success() && parsed.is_some() {
+            return Err(ToolError::CommandFailed(format!(
+                "`df` failed on host {host}: {stderr}"
+            )));
+        }
+    }
+    let Some(filesystems) = parsed else {
+        return Err(ToolError::Unavailable(format!(
+            "`df -P -B1 -T` on host {host} did not give GNU coreutils output; this tool needs GNU \
+             df there ({})",
+            if stderr.is_empty() {
+                "no error message"
+            } else {
+                stderr
+            }
+        )));
+    };
+    if !output.success() {
+        // Some mounts could not be read (permissions); the rest is still right.
+        tracing::debug!(%host, %stderr, "df reported errors");
+    }
+    if path.is_some() {
+        return Ok(Output {
+            filesystems,
+            truncated: false,
+        });
+    }
+    let mut listed: Vec<Filesystem> = filesystems
+        .into_iter()
+        .filter(|filesystem| {
+            filesystem.total > 0
+                && is_listed_type_at(&filesystem.fs_type, Path::new(&filesystem.mount_point))
+        })
+        .collect();
+    listed.sort_by(|a, b| a.mount_point.cmp(&b.mount_point));
+    Ok(cap(listed, ctx.max_output_bytes()))
+}
+
+/// Parse `df -P -B1 -T` (GNU coreutils, C locale): a header, then `source type total used available
+/// capacity mount_point` per line, the mount point last (it may hold spaces). None when the header
+/// is not GNU's: another df (BSD's `-T` filters by type, its sizes are 512-byte blocks).
+fn parse_df(text: &str) -> Option<Vec<Filesystem>> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next()?.split_whitespace().collect();
+    if header.get(..3) != Some(&["Filesystem", "Type", "1-blocks"][..]) {
+        return None;
+    }
+    Some(
+        lines
+            .filter_map(|line| {
+                let (fields, mount_point) = split_fields(line, 6)?;
+                let number = |index: usize| fields[index].parse::<u64>().ok();
+                let (total, used, available) = (number(2)?, number(3)?, number(4)?);
+                if !mount_point.starts_with('/') {
+                    return None;
+                }
+                Some(Filesystem {
+                    mount_point: mount_point.to_string(),
+                    device: fields[0].to_string(),
+                    fs_type: fields[1].to_string(),
+                    total,
+                    used,
+                    available,
+                    used_percent: percent(used, used.saturating_add(available)),
+                })
+            })
+            .collect(),
+    )
+}
+
 /// Keep the filesystems that fit the output cap.
 fn cap(filesystems: Vec<Filesystem>, max_output_bytes: usize) -> Output {
     let mut budget = Budget::for_output(max_output_bytes);
@@ -375,6 +501,69 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ctx = ToolCtx::for_tests(Config::defaults_for(dir.path()).unwrap());
         (dir, ctx)
+    }
+
+    fn tool() -> GetDiskUsage {
+        GetDiskUsage {
+            hosts: Arc::default(),
+        }
+    }
+
+    fn at(path: Option<String>) -> Params {
+        Params { path, host: None }
+    }
+
+    /// `LC_ALL=C df -P -B1 -T -x nfs -x nfs4` on the development machine, plus a mount point with
+    /// spaces and a line whose sizes df could not read.
+    const DF: &str = "\
+Filesystem              Type         1-blocks        Used   Available Capacity Mounted on
+devtmpfs                devtmpfs  12630552576           0 12630552576       0% /dev
+tmpfs                   tmpfs     25276514304           0 25276514304       0% /dev/shm
+/dev/vda                ext4     270553174016 32925618176 64647131136      34% /
+model_tools_unavailable tmpfs            4096           0        4096       0% /mnt/sandboxing/model_tools_env/v1/python
+tmpfs                   tmpfs     12638257152           0 12638257152       0% /sys/fs/cgroup
+/dev/sdb1               xfs        1000000000   250000000   750000000      25% /mnt/My  Disk
+broken                  fuse.x              -           -           -        - /mnt/broken
+";
+
+    #[test]
+    fn parses_gnu_df_and_keeps_spaces_in_mount_points() {
+        let rows = parse_df(DF).unwrap();
+        assert_eq!(rows.len(), 6);
+        let root = &rows[2];
+        assert_eq!(
+            (
+                root.device.as_str(),
+                root.fs_type.as_str(),
+                root.mount_point.as_str()
+            ),
+            ("/dev/vda", "ext4", "/")
+        );
+        assert_eq!(
+            (root.total, root.used, root.available),
+            (270553174016, 32925618176, 64647131136)
+        );
+        assert_eq!(root.used_percent, 33.7);
+        assert_eq!(rows[5].mount_point, "/mnt/My  Disk");
+        assert_eq!(rows[5].used_percent, 25.0);
+        let listed: Vec<&str> = rows
+            .iter()
+            .filter(|row| is_listed_type_at(&row.fs_type, Path::new(&row.mount_point)))
+            .map(|row| row.mount_point.as_str())
+            .collect();
+        assert_eq!(listed, vec!["/", "/mnt/My  Disk"]);
+    }
+
+    #[test]
+    fn other_dfs_are_recognised_by_their_header() {
+        let bsd =
+            "Filesystem 512-blocks Used Avail Capacity Mounted on\n/dev/ada0p2 100 50 50 50% /\n";
+        assert_eq!(parse_df(bsd), None);
+        let no_type = "Filesystem 1-blocks Used Available Capacity Mounted on\n";
+        assert_eq!(parse_df(no_type), None);
+        assert_eq!(parse_df(""), None);
+        let header_only = "Filesystem Type 1-blocks Used Available Capacity Mounted on\n";
+        assert_eq!(parse_df(header_only), Some(Vec::new()));
     }
 
     const SAMPLE: &str = "\
@@ -442,10 +631,8 @@ garbage line without separator
     async fn temp_dir_is_on_exactly_one_filesystem_whose_mount_point_is_a_prefix() {
         let (dir, ctx) = ctx();
         let canonical = std::fs::canonicalize(dir.path()).unwrap();
-        let params = Params {
-            path: Some(dir.path().display().to_string()),
-        };
-        let output = GetDiskUsage.run(ctx, params).await.unwrap();
+        let params = at(Some(dir.path().display().to_string()));
+        let output = tool().run(ctx, params).await.unwrap();
         assert_eq!(output.filesystems.len(), 1);
         let filesystem = &output.filesystems[0];
         assert!(
@@ -467,7 +654,7 @@ garbage line without separator
     #[tokio::test]
     async fn listing_holds_the_root_filesystem_and_no_pseudo_ones() {
         let (_dir, ctx) = ctx();
-        let output = GetDiskUsage.run(ctx, Params { path: None }).await.unwrap();
+        let output = tool().run(ctx, at(None)).await.unwrap();
         assert!(!output.truncated);
         let root = output
             .filesystems
@@ -501,23 +688,13 @@ garbage line without separator
     async fn missing_and_relative_paths_are_refused() {
         let (dir, ctx) = ctx();
         let missing = dir.path().join("no-such-dir");
-        let error = GetDiskUsage
-            .run(
-                ctx.clone(),
-                Params {
-                    path: Some(missing.display().to_string()),
-                },
-            )
+        let error = tool()
+            .run(ctx.clone(), at(Some(missing.display().to_string())))
             .await
             .unwrap_err();
         assert_eq!(error.code(), "not_found");
-        let error = GetDiskUsage
-            .run(
-                ctx,
-                Params {
-                    path: Some("relative/dir".into()),
-                },
-            )
+        let error = tool()
+            .run(ctx, at(Some("relative/dir".into())))
             .await
             .unwrap_err();
         assert_eq!(error.code(), "invalid_argument");

@@ -1,12 +1,14 @@
-//! Skippy's system tools: read-only views of this machine (overview, CPU, memory, disks,
-//! processes, systemd units). One tool per file; every tool is in [`Toolset::System`] and
-//! read-only.
+//! Skippy's system tools: read-only views of this machine or of a configured remote host
+//! (overview, CPU, memory, disks, processes, systemd units). One tool per file; every tool is in
+//! [`Toolset::System`], read-only, and takes an optional `host`. Each tool struct holds the shared
+//! [`skippy_remote::Hosts`]; remote hosts are inspected with fixed commands (see `remote.rs`).
 //!
 //! [`Toolset::System`]: skippy_core::Toolset::System
 
 use skippy_core::Tool;
 
 mod common;
+mod remote;
 
 pub mod check_service_status;
 pub mod get_cpu_info;

@@ -9,6 +9,12 @@
 //! about 300 bytes; `name_filter` matches the masked text, so it cannot be used to probe secrets.
 //! Kernel threads, which have no command line, show as `[name]`. Results are cut at `limit` and at
 //! the output cap; `next_offset` continues the same ranking. Reads only; no side effects.
+//!
+//! On a remote `host` one fixed script reads every `/proc/<pid>/stat` before and after a remote
+//! `sleep`, so `cpu_percent` means the same there (sampled, or lifetime with `sample_ms: 0`); user,
+//! memory, status, start time and command line come from procps `ps`. `ps` joins the arguments
+//! with spaces, so remote masking works on space-separated words. The script's own processes are
+//! left out.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,13 +26,15 @@ use skippy_core::limits::{Budget, json_len, truncate_utf8};
 use skippy_core::redact::mask_command_line;
 use skippy_core::time::rfc3339_from_unix;
 use skippy_core::{Annotations, Config, Tool, ToolCtx, ToolResult, Toolset, check_cancelled};
+use skippy_remote::{Executor, Hosts};
 use sysinfo::{
     MemoryRefreshKind, Pid, Process, ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System,
-    ThreadKind, UpdateKind, Users,
+    ThreadKind, UpdateKind,
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{in_range, percent, round1, sample_wait};
+use crate::common::{Meminfo, in_range, percent, round1, sample_wait};
+use crate::remote::{self, Sections, split_fields};
 
 const DEFAULT_LIMIT: u64 = 25;
 const MAX_LIMIT: u64 = 500;
@@ -53,6 +61,9 @@ pub struct Params {
     /// CPU sample in ms; default 200, max 2000; 0: lifetime avg
     #[serde(default)]
     pub sample_ms: Option<u64>,
+    /// Host from list_hosts; default local
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -95,7 +106,9 @@ pub struct ProcessInfo {
     pub command: String,
 }
 
-pub struct ListProcesses;
+pub struct ListProcesses {
+    pub hosts: Arc<Hosts>,
+}
 
 impl Tool for ListProcesses {
     type Params = Params;
@@ -108,7 +121,21 @@ impl Tool for ListProcesses {
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 
     async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
+        let host = params.host.clone();
         let request = Request::from_params(params, ctx.max_output_bytes())?;
+        let executor = remote::executor(&self.hosts, &ctx, host.as_deref())?;
+        if !matches!(executor, Executor::Local) {
+            let script = remote_script(request.sample_ms);
+            let sections =
+                remote::run_script(&executor, &ctx, &script, REMOTE_OUTPUT_BYTES).await?;
+            let config = Arc::clone(&ctx.config);
+            return ctx
+                .blocking(move |cancel| {
+                    let rows = remote_rows(&sections, &config, &request, &cancel)?;
+                    Ok(request.page(rows))
+                })
+                .await;
+        }
         let mut first = ctx
             .blocking(|_| {
                 // sysinfo may keep /proc/<pid>/stat open for later refreshes; this call lives a
@@ -172,6 +199,13 @@ impl Request {
             offset: usize::try_from(offset).unwrap_or(usize::MAX),
             sample_ms,
             max_output_bytes,
+        })
+    }
+
+    /// Whether a process with this (masked) name and command line passes the filter.
+    fn matches(&self, name: &str, command: &str) -> bool {
+        self.filter.as_deref().is_none_or(|filter| {
+            name.to_lowercase().contains(filter) || command.to_lowercase().contains(filter)
         })
     }
 
@@ -307,10 +341,7 @@ fn rows(
             .mask(&process.name().to_string_lossy())
             .into_owned();
         let command = masked_command(process, &name, config);
-        if let Some(filter) = &request.filter
-            && !name.to_lowercase().contains(filter.as_str())
-            && !command.to_lowercase().contains(filter.as_str())
-        {
+        if !request.matches(&name, &command) {
             continue;
         }
         rows.push(ProcessInfo {
@@ -381,6 +412,208 @@ fn row_cost(row: &ProcessInfo) -> usize {
         + json_len(&row.started_at)
 }
 
+/// Remote inspection data: ps's and /proc's output for hundreds of processes, twice.
+const REMOTE_OUTPUT_BYTES: usize = 32 * 1024 * 1024;
+
+/// The remote script. `self` is the script's shell: it and its children (ps, cat, sleep) are left
+/// out of the listing. Without a sample, /proc is read once.
+fn remote_script(sample_ms: u64) -> String {
+    let sleep = remote::sleep_command(sample_ms);
+    let mut steps = vec![
+        ("self", "echo $$"),
+        ("now", "date +%s"),
+        ("clock_ticks", "getconf CLK_TCK"),
+        ("cpus", "grep -c '^cpu[0-9]' /proc/stat"),
+        ("meminfo", "grep '^MemTotal:' /proc/meminfo"),
+        ("uptime1", "cat /proc/uptime"),
+        ("stat1", "cat /proc/[0-9]*/stat 2>/dev/null"),
+    ];
+    if sample_ms > 0 {
+        steps.extend([
+            ("sleep", sleep.as_str()),
+            ("uptime2", "cat /proc/uptime"),
+            ("stat2", "cat /proc/[0-9]*/stat 2>/dev/null"),
+        ]);
+    }
+    steps.extend([
+        // comm may hold spaces, so it comes last in a listing of its own.
+        ("comm", "ps -eo pid=,comm="),
+        ("ps", "ps -eo pid=,ppid=,user:64=,rss=,stat=,etimes=,args="),
+    ]);
+    remote::script(&steps)
+}
+
+/// CPU ticks of one process from `/proc/<pid>/stat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ProcTimes {
+    /// utime + stime.
+    ticks: u64,
+    /// Start, in ticks after boot.
+    start: u64,
+}
+
+/// Parse concatenated `/proc/<pid>/stat` files: `pid (comm) state ppid ...`, comm ending at the
+/// last `)`. A comm may hold a newline (15 bytes at most): a line is taken only when the line
+/// before it ended a record, so the tail of a name can never pass for another process.
+fn parse_proc_stats(text: &str) -> HashMap<u32, ProcTimes> {
+    let mut times = HashMap::new();
+    let mut after_record_end = true;
+    for line in text.lines() {
+        let Some((head, tail)) = line.rsplit_once(')') else {
+            after_record_end = false;
+            continue;
+        };
+        let fields: Vec<&str> = tail.split_ascii_whitespace().collect();
+        let ends_record = fields.len() >= 20;
+        if after_record_end && ends_record {
+            let pid = head
+                .split_once(" (")
+                .and_then(|(pid, _)| pid.parse::<u32>().ok());
+            let number = |index: usize| fields[index].parse::<u64>().ok();
+            if let (Some(pid), Some(utime), Some(stime), Some(start)) =
+                (pid, number(11), number(12), number(19))
+            {
+                times.entry(pid).or_insert(ProcTimes {
+                    ticks: utime.saturating_add(stime),
+                    start,
+                });
+            }
+        }
+        after_record_end = ends_record;
+    }
+    times
+}
+
+/// The remote script's output as unsorted rows, filtered and masked exactly like local ones.
+fn remote_rows(
+    sections: &Sections,
+    config: &Config,
+    request: &Request,
+    cancel: &CancellationToken,
+) -> ToolResult<Vec<ProcessInfo>> {
+    let number = |name: &str| sections.get(name).trim().parse::<u64>().ok();
+    let seconds = |name: &str| {
+        let text = sections.get(name);
+        text.split_whitespace().next()?.parse::<f64>().ok()
+    };
+    let (Some(now), Some(clock_ticks), Some(uptime1)) =
+        (number("now"), number("clock_ticks"), seconds("uptime1"))
+    else {
+        return Err(sections.missing("the clock, CLK_TCK and /proc/uptime"));
+    };
+    let ticks_per_second = clock_ticks.max(1) as f64;
+    let cores = number("cpus").unwrap_or(1).max(1);
+    let max_percent = 100.0 * cores as f64;
+    let total_memory = Meminfo::parse(sections.get("meminfo")).map_or(0, |memory| memory.total);
+    let self_pid = number("self").and_then(|pid| u32::try_from(pid).ok());
+    let before = parse_proc_stats(sections.get("stat1"));
+    let sample = seconds("uptime2")
+        .map(|uptime2| (parse_proc_stats(sections.get("stat2")), uptime2 - uptime1));
+    let cpu_percent = |pid: u32| -> f64 {
+        let (cpu_ticks, wall_seconds) = match &sample {
+            Some((after, elapsed)) => {
+                let Some(after) = after.get(&pid) else {
+                    return 0.0;
+                };
+                let old = before.get(&pid).map_or(0, |times| times.ticks);
+                (after.ticks.saturating_sub(old), *elapsed)
+            }
+            None => {
+                let Some(times) = before.get(&pid) else {
+                    return 0.0;
+                };
+                (times.ticks, uptime1 - times.start as f64 / ticks_per_second)
+            }
+        };
+        if wall_seconds <= 0.0 {
+            return 0.0;
+        }
+        round1((cpu_ticks as f64 / ticks_per_second * 100.0 / wall_seconds).min(max_percent))
+    };
+    let names: HashMap<u32, &str> = sections
+        .get("comm")
+        .lines()
+        .filter_map(|line| {
+            let (fields, comm) = split_fields(line, 1)?;
+            Some((fields[0].parse().ok()?, comm))
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for (index, line) in sections.get("ps").lines().enumerate() {
+        if index % 256 == 0 {
+            check_cancelled(cancel)?;
+        }
+        let Some((fields, args)) = split_fields(line, 6) else {
+            continue;
+        };
+        let (Ok(pid), Ok(ppid), Ok(rss_kib), Ok(elapsed)) = (
+            fields[0].parse::<u32>(),
+            fields[1].parse::<u32>(),
+            fields[3].parse::<u64>(),
+            fields[5].parse::<u64>(),
+        ) else {
+            continue;
+        };
+        if self_pid.is_some_and(|own| pid == own || ppid == own) {
+            continue;
+        }
+        let raw_name = names.get(&pid).copied().unwrap_or_else(|| {
+            let program = args.split(' ').next().unwrap_or_default();
+            program.rsplit('/').next().unwrap_or(program)
+        });
+        let name = config.secrets.mask(raw_name).into_owned();
+        let command = masked_args(args, &name, config);
+        if !request.matches(&name, &command) {
+            continue;
+        }
+        let memory_bytes = rss_kib.saturating_mul(1024);
+        rows.push(ProcessInfo {
+            pid,
+            ppid: (ppid != 0).then_some(ppid),
+            name,
+            user: Some(fields[2].to_string()),
+            cpu_percent: cpu_percent(pid),
+            memory_bytes,
+            memory_percent: percent(memory_bytes, total_memory),
+            status: ps_status_name(fields[4]).to_string(),
+            started_at: rfc3339_from_unix(now.saturating_sub(elapsed)),
+            command: cut(command),
+        });
+    }
+    if rows.is_empty() && request.filter.is_none() {
+        return Err(sections.missing("a process list from `ps`"));
+    }
+    Ok(rows)
+}
+
+/// ps's command line with secret-looking options and known secrets masked; `[name]` when empty.
+fn masked_args(args: &str, name: &str, config: &Config) -> String {
+    if args.trim().is_empty() {
+        return format!("[{name}]");
+    }
+    let words: Vec<String> = args.split(' ').map(String::from).collect();
+    let joined = mask_command_line(&words).join(" ");
+    config.secrets.mask(&joined).into_owned()
+}
+
+/// The state letter of ps's `stat` column (its first character) in the words of [`status_name`].
+fn ps_status_name(stat: &str) -> &'static str {
+    match stat.chars().next() {
+        Some('R') => "running",
+        Some('S') => "sleeping",
+        Some('D') => "disk_sleep",
+        Some('Z') => "zombie",
+        Some('T') => "stopped",
+        Some('t') => "tracing",
+        Some('X' | 'x') => "dead",
+        Some('I') => "idle",
+        Some('K') => "wakekill",
+        Some('W') => "waking",
+        Some('P') => "parked",
+        _ => "unknown",
+    }
+}
+
 /// Linux states in words (`ps` letters: R S D Z T t X I).
 fn status_name(status: ProcessStatus) -> &'static str {
     match status {
@@ -400,30 +633,20 @@ fn status_name(status: ProcessStatus) -> &'static str {
     }
 }
 
-/// User names by uid: the enumerable user database (sysinfo `Users`), then a direct lookup for
-/// users that enumeration does not show (NSS directories often disable it), then the number.
+/// User names by uid, looked up like `ps` does (`getpwuid`: the first account with that uid, so
+/// an alias of uid 0 never renames root), cached for the call; the number when there is no account.
 struct UserNames {
-    listed: HashMap<u32, String>,
     looked_up: std::cell::RefCell<HashMap<u32, String>>,
 }
 
 impl UserNames {
     fn new() -> Self {
-        let listed = Users::new_with_refreshed_list()
-            .list()
-            .iter()
-            .map(|user| (**user.id(), user.name().to_string()))
-            .collect();
         Self {
-            listed,
             looked_up: std::cell::RefCell::new(HashMap::new()),
         }
     }
 
     fn name(&self, uid: u32) -> String {
-        if let Some(name) = self.listed.get(&uid) {
-            return name.clone();
-        }
         self.looked_up
             .borrow_mut()
             .entry(uid)
@@ -454,6 +677,13 @@ mod tests {
             limit: None,
             offset: None,
             sample_ms: Some(50),
+            host: None,
+        }
+    }
+
+    fn tool() -> ListProcesses {
+        ListProcesses {
+            hosts: Arc::default(),
         }
     }
 
@@ -468,7 +698,7 @@ mod tests {
     async fn finds_the_test_process_by_pid_and_by_name_filter() {
         let (_dir, ctx) = ctx();
         let own = std::process::id();
-        let output = ListProcesses
+        let output = tool()
             .run(
                 ctx,
                 Params {
@@ -486,11 +716,13 @@ mod tests {
             .unwrap();
         assert_eq!(me.name, own_name());
         assert_eq!(me.ppid, Some(nix::unistd::getppid().as_raw() as u32));
+        // Several accounts may share a uid (test machines add a second uid 0): any of them will do.
+        let user = me.user.as_deref().unwrap();
         let uid = nix::unistd::getuid();
-        let expected_user = nix::unistd::User::from_uid(uid)
+        let resolved = nix::unistd::User::from_name(user)
             .unwrap()
-            .map_or_else(|| uid.to_string(), |user| user.name);
-        assert_eq!(me.user.as_deref(), Some(expected_user.as_str()));
+            .map_or_else(|| user.to_string(), |user| user.uid.to_string());
+        assert_eq!(resolved, uid.to_string());
         assert!(me.memory_bytes > 0);
         assert!(me.command.contains(&own_name()) || me.command.contains("skippy_system"));
         assert!(chrono::DateTime::parse_from_rfc3339(&me.started_at).is_ok());
@@ -509,7 +741,7 @@ mod tests {
     #[tokio::test]
     async fn respects_sort_and_limit_and_pages_without_gaps() {
         let (_dir, ctx) = ctx();
-        let first = ListProcesses
+        let first = tool()
             .run(
                 ctx.clone(),
                 Params {
@@ -527,7 +759,7 @@ mod tests {
         assert!(first.truncated);
         assert_eq!(first.next_offset, Some(2));
 
-        let second = ListProcesses
+        let second = tool()
             .run(
                 ctx,
                 Params {
@@ -548,7 +780,7 @@ mod tests {
     async fn memory_and_cpu_rankings_descend() {
         for sort_by in [SortBy::Memory, SortBy::Cpu, SortBy::Name] {
             let (_dir, ctx) = ctx();
-            let output = ListProcesses
+            let output = tool()
                 .run(
                     ctx,
                     Params {
@@ -593,7 +825,7 @@ mod tests {
             .args(["-c", "while :; do :; done"])
             .spawn()
             .unwrap();
-        let output = ListProcesses
+        let output = tool()
             .run(
                 ctx,
                 Params {
@@ -633,8 +865,9 @@ mod tests {
             ])
             .spawn()
             .unwrap();
+        let tool = tool();
         let listing = |filter: &str| {
-            ListProcesses.run(
+            tool.run(
                 ctx.clone(),
                 Params {
                     name_filter: Some(filter.into()),
@@ -666,7 +899,7 @@ mod tests {
     async fn invalid_arguments_are_refused() {
         for (limit, sample_ms) in [(Some(0), None), (Some(501), None), (None, Some(2001))] {
             let (_dir, ctx) = ctx();
-            let error = ListProcesses
+            let error = tool()
                 .run(
                     ctx,
                     Params {
@@ -683,6 +916,166 @@ mod tests {
         assert!(unknown.is_err());
         let parsed: Params = serde_json::from_str(r#"{"sort_by": "memory"}"#).unwrap();
         assert_eq!(parsed.sort_by, SortBy::Memory);
+    }
+
+    const STAT_TAIL: &str = "0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
+
+    /// The remote script's output: processes 1, 2, the script's shell 3187 and its `ps` as captured
+    /// on the development machine; 3999 and 4000 added: a busy process, and a process whose name
+    /// holds a newline and imitates the start of 4000's stat line.
+    fn captured(spin_ticks: (u64, Option<u64>)) -> String {
+        let stat = |pid1_utime: u64, spin: u64| {
+            format!(
+                "1 (process_api) S 0 0 0 0 -1 4194560 127461 94973027 0 15760 {pid1_utime} 1379 282802 62098 20 0 13 0 24 45961216 3726 {STAT_TAIL}\n\
+                 2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 24 0 0 {STAT_TAIL}\n\
+                 3187 (sh) R 3182 3182 18287 0 -1 4194304 114 349 0 1 0 0 0 0 20 0 1 0 431971 2654208 405 {STAT_TAIL}\n\
+                 3999 (x\n4000 (y) R 1 1 1 0 -1 0 0 0 0 0 9999 9999 0 0 20 0 1 0 1 0 0 {STAT_TAIL}\n\
+                 4000 (spin worker) R 1 4000 4000 0 -1 4194304 0 0 0 0 {spin} 0 0 0 20 0 1 0 427000 0 0 {STAT_TAIL}\n"
+            )
+        };
+        let second = spin_ticks.1.map_or_else(String::new, |spin| {
+            format!(
+                "@@skippy-section:sleep\n@@skippy-section:uptime2\n4319.92 2601.86\n\
+                 @@skippy-section:stat2\n{}",
+                stat(259, spin)
+            )
+        });
+        format!(
+            "@@skippy-section:self\n3187\n@@skippy-section:now\n1795261252\n\
+             @@skippy-section:clock_ticks\n100\n@@skippy-section:cpus\n2\n\
+             @@skippy-section:meminfo\nMemTotal:       24684096 kB\n\
+             @@skippy-section:uptime1\n4319.71 2601.75\n@@skippy-section:stat1\n{}{second}\
+             @@skippy-section:comm\n    1 process_api\n    2 kthreadd\n 3187 sh\n 3553 ps\n\
+             3999 x?4000 (y\n 4000 spin worker\n\
+             @@skippy-section:ps\n\
+             \x20   1     0 root                14964 SLl     4319 /process_api --firecracker-init --addr 0.0.0.0:2024\n\
+             \x20   2     0 root                    0 S       4319 [kthreadd]\n\
+             \x203187  3182 root                 1756 S          0 sh /tmp/lp.sh\n\
+             \x203553  3187 root                 4420 R          0 ps -eo pid=,ppid=,user:64=,rss=,stat=,etimes=,args=\n\
+             \x203999     1 1234                  100 S         10 x\n\
+             \x204000     1 nobody               2048 R         40 spin --password=hunter2 --token abc  s3cr3t-known\n",
+            stat(258, spin_ticks.0),
+        )
+    }
+
+    fn remote(text: &str, request: &Request, config: &Config) -> Vec<ProcessInfo> {
+        let mut rows = remote_rows(
+            &Sections::parse(text),
+            config,
+            request,
+            &CancellationToken::new(),
+        )
+        .unwrap();
+        rows.sort_by_key(|row| row.pid);
+        rows
+    }
+
+    fn request(filter: Option<&str>) -> Request {
+        Request {
+            filter: filter.map(String::from),
+            sort_by: SortBy::Pid,
+            limit: 25,
+            offset: 0,
+            sample_ms: 200,
+            max_output_bytes: 256 * 1024,
+        }
+    }
+
+    #[test]
+    fn remote_rows_are_sampled_masked_and_leave_out_the_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::defaults_for(dir.path()).unwrap();
+        config.secrets.add("s3cr3t-known");
+        let rows = remote(&captured((100, Some(120))), &request(None), &config);
+        let pids: Vec<u32> = rows.iter().map(|row| row.pid).collect();
+        assert_eq!(pids, vec![1, 2, 3999, 4000]);
+        let (init, spin) = (&rows[0], &rows[3]);
+        // One tick in 0.21 s; 20 ticks in 0.21 s; the forged line did not count.
+        assert_eq!((init.cpu_percent, spin.cpu_percent), (4.8, 95.2));
+        assert_eq!(rows[2].cpu_percent, 0.0);
+        assert_eq!(init.ppid, None);
+        assert_eq!(init.name, "process_api");
+        assert_eq!(init.status, "sleeping");
+        assert_eq!(init.memory_bytes, 14964 * 1024);
+        assert_eq!(init.memory_percent, 0.1);
+        assert_eq!(rows[1].command, "[kthreadd]");
+        assert_eq!(spin.name, "spin worker");
+        assert_eq!(spin.user.as_deref(), Some("nobody"));
+        assert_eq!(spin.status, "running");
+        assert_eq!(spin.ppid, Some(1));
+        assert_eq!(spin.started_at, rfc3339_from_unix(1795261252 - 40));
+        assert_eq!(
+            spin.command,
+            "spin --password=******** --token ********  ********"
+        );
+        assert_eq!(rows[2].user.as_deref(), Some("1234"));
+        // The filter (lower-cased by Request) sees masked text only.
+        assert!(
+            remote(
+                &captured((100, Some(120))),
+                &request(Some("hunter2")),
+                &config
+            )
+            .is_empty()
+        );
+        let found = remote(
+            &captured((100, Some(120))),
+            &request(Some("worker")),
+            &config,
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].pid, 4000);
+    }
+
+    #[test]
+    fn remote_lifetime_cpu_and_caps() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::defaults_for(dir.path()).unwrap();
+        // Without a sample: CPU time over the time since start (16.37 s of 4319.47 s for pid 1).
+        let rows = remote(&captured((100, None)), &request(None), &config);
+        assert_eq!(rows[0].cpu_percent, 0.4);
+        // 100 ticks over 4319.71 - 4270.00 s; a process cannot exceed 100 x cores.
+        assert_eq!(rows[3].cpu_percent, 2.0);
+        let rows = remote(&captured((0, Some(1000))), &request(None), &config);
+        assert_eq!(rows[3].cpu_percent, 200.0);
+        // No ps output at all: the host is not supported.
+        let error = remote_rows(
+            &Sections::parse("@@skippy-section:now\n1\n@@skippy-section:clock_ticks\n100\n@@skippy-section:uptime1\n5.0 1.0\n"),
+            &config,
+            &request(None),
+            &CancellationToken::new(),
+        )
+        .unwrap_err();
+        assert_eq!(error.code(), "unavailable");
+    }
+
+    #[test]
+    fn proc_stat_lines_need_a_complete_record_before_them() {
+        let text = "7 (a) b) R 1 1 1 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 99 0 0 0\n\
+                    8 (x\n9 (y) R 1 1 1 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 99 0 0 0\n\
+                    10 (z) S 1 1 1 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 3 0 0 0\n";
+        let times = parse_proc_stats(text);
+        assert_eq!(
+            times.get(&7),
+            Some(&ProcTimes {
+                ticks: 11,
+                start: 99
+            })
+        );
+        assert_eq!(times.get(&9), None);
+        assert_eq!(times.get(&8), None);
+        assert_eq!(times.get(&10), Some(&ProcTimes { ticks: 3, start: 3 }));
+        assert_eq!(ps_status_name("I<"), "idle");
+        assert_eq!(ps_status_name(""), "unknown");
+    }
+
+    #[test]
+    fn remote_script_samples_only_when_asked() {
+        let sampled = remote_script(200);
+        assert!(sampled.contains("sleep 0.200") && sampled.contains("section:stat2"));
+        let once = remote_script(0);
+        assert!(!once.contains("sleep") && !once.contains("section:stat2"));
+        assert!(once.contains("ps -eo pid=,ppid=,user:64=,rss=,stat=,etimes=,args="));
     }
 
     #[test]

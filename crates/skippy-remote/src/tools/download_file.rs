@@ -1,0 +1,138 @@
+//! `download_file`: copy a file from a remote host over SFTP to a local path under the write roots.
+//!
+//! The remote path must lie under the host's `remote_roots` (default: the remote user's home),
+//! checked after resolving `..` and symbolic links (see [`crate::sftp`]). The file is received
+//! into a temporary file next to the local target, its SHA-256 is compared with one computed on the
+//! host, and it is renamed into place. An existing local file is replaced only with
+//! `overwrite: true`; the local directory must exist. Files above 1 GiB are refused (a fixed limit
+//! until the configuration has one). Refused in read-only mode. `dry_run` runs every check and
+//! transfers nothing. `host: "local"` is refused: the local file tools cover this machine.
+//!
+//! Side effects: creates or replaces one local file.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use skippy_core::{Annotations, Tool, ToolCtx, ToolResult, Toolset};
+
+use crate::Hosts;
+use crate::sftp::{download, inspect_remote_path};
+use crate::tools::common::{
+    MAX_TRANSFER_BYTES, TransferOutput, check_download_source, check_download_target, host_name,
+    transfer_host,
+};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// Host from list_hosts (not local); default the default host
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Remote file to fetch; relative to the first remote root
+    pub remote_path: String,
+    /// Local target file (under the write roots)
+    pub local_path: String,
+    /// Replace an existing local file; default false
+    #[serde(default)]
+    pub overwrite: bool,
+    /// Check both sides and transfer nothing
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+pub type Output = TransferOutput;
+
+pub struct DownloadFile {
+    pub hosts: Arc<Hosts>,
+}
+
+impl Tool for DownloadFile {
+    type Params = Params;
+    type Output = Output;
+    const NAME: &'static str = "download_file";
+    const TITLE: &'static str = "Download file from host";
+    const DESCRIPTION: &'static str = "Copy a file from a remote host to a local path (SFTP, atomic, SHA-256 verified, max 1 GiB).";
+    const TOOLSET: Toolset = Toolset::Remote;
+    const ANNOTATIONS: Annotations = Annotations {
+        read_only: false,
+        destructive: true,
+        idempotent: true,
+        open_world: true,
+    };
+    /// Up to 1 GiB over a slow link.
+    const TIMEOUT: Option<Duration> = Some(Duration::from_secs(600));
+
+    async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
+        let started = Instant::now();
+        let name = host_name(&ctx, params.host.as_deref());
+        let local = ctx.write_path(&params.local_path)?;
+        let host = transfer_host(&self.hosts, name)?;
+        let replaced = check_download_target(local.as_path(), params.overwrite)?;
+        let remote = inspect_remote_path(&host, &params.remote_path).await?;
+        check_download_source(&remote, host.name())?;
+        if params.dry_run {
+            return Ok(TransferOutput::planned(
+                host.name(),
+                remote.size,
+                &remote,
+                local.as_path(),
+                replaced,
+                started,
+            ));
+        }
+        let transfer = download(
+            &host,
+            &remote.path,
+            &local,
+            params.overwrite,
+            MAX_TRANSFER_BYTES,
+            &ctx.cancel,
+        )
+        .await?;
+        Ok(TransferOutput::done(host.name(), transfer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skippy_core::Config;
+
+    fn params(host: Option<&str>) -> Params {
+        Params {
+            host: host.map(str::to_string),
+            remote_path: "x".into(),
+            local_path: "out".into(),
+            overwrite: false,
+            dry_run: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn read_only_mode_local_host_and_unknown_hosts_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::defaults_for(dir.path()).unwrap();
+        let tool = DownloadFile {
+            hosts: Arc::new(Hosts::default()),
+        };
+        let ctx = ToolCtx::for_tests(config.clone());
+        let error = tool.run(ctx.clone(), params(None)).await.unwrap_err();
+        assert_eq!(error.code(), "invalid_argument");
+        assert!(
+            error.to_string().contains("read_file/write_file"),
+            "{error}"
+        );
+        let error = tool.run(ctx, params(Some("nope"))).await.unwrap_err();
+        assert!(error.to_string().contains("unknown host"), "{error}");
+        config.server.read_only = true;
+        config.server.default_host = "nope".into();
+        let error = tool
+            .run(ToolCtx::for_tests(config), params(None))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "policy_denied");
+        assert!(error.to_string().contains("read-only"), "{error}");
+    }
+}

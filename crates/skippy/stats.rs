@@ -71,28 +71,30 @@ impl Stats {
         tools
             .iter()
             .map(|(tool, counters)| {
-                let mut sorted = counters.recent_us.clone();
-                sorted.sort_unstable();
+                let mut recent = counters.recent_us.clone();
                 ToolStats {
                     tool: tool.clone(),
                     calls: counters.calls,
                     errors: counters.errors,
                     timeouts: counters.timeouts,
                     cancelled: counters.cancelled,
-                    p50_ms: percentile(&sorted, 50),
-                    p95_ms: percentile(&sorted, 95),
+                    p50_ms: percentile(&mut recent, 50),
+                    p95_ms: percentile(&mut recent, 95),
                 }
             })
             .collect()
     }
 }
 
-fn percentile(sorted: &[u64], pct: usize) -> f64 {
-    if sorted.is_empty() {
+/// Nearest-rank percentile in milliseconds; reorders `values` (a selection, not a full sort, since
+/// `server_status` computes this for every tool on every call).
+fn percentile(values: &mut [u64], pct: usize) -> f64 {
+    if values.is_empty() {
         return 0.0;
     }
-    let rank = (sorted.len() * pct).div_ceil(100).clamp(1, sorted.len());
-    sorted[rank - 1] as f64 / 1000.0
+    let rank = (values.len() * pct).div_ceil(100).clamp(1, values.len());
+    let (_, value, _) = values.select_nth_unstable(rank - 1);
+    *value as f64 / 1000.0
 }
 
 #[cfg(test)]

@@ -267,12 +267,34 @@ pub fn markdown(machine: &Machine, quick: bool, rows: &[Row], notes: &[String]) 
     }
     out.push_str("\n## Results\n\n");
     out.push_str(&table(rows));
+    out.push_str(MISSED_TARGETS);
     out.push_str("\n## Method\n\n");
     for note in notes {
         let _ = writeln!(out, "- {note}");
     }
     out
 }
+
+/// Why the targets this project misses are missed (reviewed by hand; keep it true when numbers move).
+const MISSED_TARGETS: &str = "
+## Targets missed, and why
+
+- **tools/list bytes per tool.** Every tool publishes an `outputSchema` beside its `inputSchema` (results are
+  validated against it by clients such as the Python SDK). After compaction (no `$schema`, titles, `required`
+  lists, numeric bounds or docs in output schemas; one-line parameter docs) the output schemas are about 40% of
+  the bytes and the input schemas with their descriptions and the four annotation hints the rest. Getting under
+  900 would mean dropping field types from output schemas or dropping annotation hints, both of which clients
+  use; we chose complete schemas.
+- **run_remote_command `true` p50 on the pooled connection.** Skippy's side is small (the JSON-RPC round trip is
+  the `server_status` row; channel open, exec request and close are loopback round trips on the already
+  authenticated connection). The rest is the remote side of every call: sshd forks a session process, starts the
+  user's login shell, which starts the POSIX `sh` that runs the command in its own process group (so that a
+  timeout can kill the whole group). Each process start costs about 0.7 ms on this VM, so the floor is around
+  2.5 ms here; the `sh` layer is kept because the allowlist parses commands with POSIX grammar and they must
+  run under it. A persistent remote shell per host would remove the forks but let calls share shell state.
+- **Sub-millisecond rows** (trivial call p50) move by 2-3x between runs on this shared 2-core VM; a run that
+  misses by a few microseconds should be repeated before concluding.
+";
 
 #[cfg(test)]
 mod tests {

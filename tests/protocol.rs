@@ -80,6 +80,17 @@ fn stdin_eof_exits_zero_before_and_after_handshake() {
 #[test]
 fn sigterm_exits_cleanly() {
     let sandbox = Sandbox::new();
+    // During the handshake wait (after start-up: a signal before main() runs cannot be handled) ...
+    let mut early = sandbox.spawn();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let pid = early.child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let status = wait_exit(&mut early.child, WAIT).expect("exit after SIGTERM");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    // ... and while serving.
     let mut server = sandbox.start();
     let pid = nix_pid(&server);
     std::process::Command::new("kill")

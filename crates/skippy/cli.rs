@@ -202,20 +202,27 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
 }
 
 async fn serve(app: App) -> anyhow::Result<ExitCode> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Handlers first: a SIGTERM that arrives during the handshake must end the process cleanly too.
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
     let server = SkippyServer::new(app.engine.clone(), app.state.clone());
     let (reader, writer) = rmcp::transport::stdio_pipes();
     let transport = LineTransport::new(reader, writer);
     tracing::info!(tools = server.tools().len(), "serving MCP on stdio");
-    let service = match server.serve(transport).await {
-        Ok(service) => service,
-        Err(error) => {
-            // stdin closed before the handshake (a health check that opens and closes the pipe): not an error.
-            tracing::info!(%error, "client went away before the handshake");
-            return Ok(ExitCode::SUCCESS);
-        }
+    let service = tokio::select! {
+        result = server.serve(transport) => match result {
+            Ok(service) => service,
+            Err(error) => {
+                // stdin closed before the handshake (a health check that opens and closes the pipe).
+                tracing::info!(%error, "client went away before the handshake");
+                return Ok(ExitCode::SUCCESS);
+            }
+        },
+        _ = terminate.recv() => return Ok(ExitCode::SUCCESS),
+        _ = interrupt.recv() => return Ok(ExitCode::SUCCESS),
     };
     let cancel = service.cancellation_token();
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let waiting = service.waiting();
     tokio::pin!(waiting);
     tokio::select! {
@@ -228,7 +235,7 @@ async fn serve(app: App) -> anyhow::Result<ExitCode> {
             tracing::info!("SIGTERM: shutting down");
             cancel.cancel();
         }
-        _ = tokio::signal::ctrl_c() => {
+        _ = interrupt.recv() => {
             tracing::info!("SIGINT: shutting down");
             cancel.cancel();
         }

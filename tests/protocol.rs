@@ -281,6 +281,16 @@ fn doctor_passes_on_defaults_and_version_prints() {
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{text}");
     assert!(text.contains("no problems found"), "{text}");
+    let with_host = Sandbox::new().with_config(
+        "[hosts.ebon]\naddress = \"10.0.0.29\"\nidentity_file = \"/nonexistent/key\"\n",
+    );
+    let output = with_host.command().arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains("host ebon") && text.contains("identity_file does not exist"),
+        "{text}"
+    );
     let output = sandbox.command().arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&output.stdout).contains(env!("CARGO_PKG_VERSION")));
 }

@@ -403,6 +403,40 @@ fn doctor(config_path: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
                 }
             }
             row("read-only mode", true, config.server.read_only.to_string());
+            row("default host", true, config.server.default_host.clone());
+            for host in config.hosts.values() {
+                // Checked without connecting: doctor must stay fast and work offline.
+                let methods: Vec<&str> = host.auth.iter().map(|a| a.method()).collect();
+                let key_file_ok = host.auth.iter().all(|auth| match auth {
+                    skippy_core::hosts::HostAuth::Key { path, .. } => path.is_file(),
+                    _ => true,
+                });
+                let known = host.known_hosts.is_file() || host.skippy_known_hosts.is_file();
+                let trusts =
+                    known || host.host_key_policy == skippy_core::hosts::HostKeyPolicy::AcceptNew;
+                let mut detail = format!(
+                    "{}@{}:{} auth {} exec {:?}",
+                    host.user,
+                    host.address,
+                    host.port,
+                    methods.join("+"),
+                    host.exec_policy
+                );
+                if !key_file_ok {
+                    detail.push_str("; identity_file does not exist");
+                }
+                if !trusts {
+                    detail.push_str(&format!(
+                        "; no known_hosts file ({}) and host_key_policy is strict: add the key with ssh-keyscan",
+                        host.known_hosts.display()
+                    ));
+                }
+                row(
+                    &format!("host {}", host.name),
+                    key_file_ok && trusts,
+                    detail,
+                );
+            }
             row(
                 "systemd",
                 true,

@@ -50,6 +50,9 @@ pub struct ConfigSummary {
     pub write_roots: Vec<String>,
     pub log_paths: Vec<String>,
     pub log_aliases: Vec<String>,
+    /// Configured remote hosts (`local` is built in).
+    pub hosts: Vec<String>,
+    pub default_host: String,
     pub read_only: bool,
     pub toolsets: Vec<String>,
     pub disabled_tools: Vec<String>,
@@ -111,6 +114,8 @@ impl skippy_core::Tool for ServerStatus {
                 write_roots: paths(config.files.write_roots()),
                 log_paths: paths(config.logs.policy.read_roots()),
                 log_aliases: config.logs.aliases.keys().cloned().collect(),
+                hosts: config.hosts.keys().cloned().collect(),
+                default_host: config.server.default_host.clone(),
                 read_only: config.server.read_only,
                 toolsets,
                 disabled_tools: config.server.disabled_tools.iter().cloned().collect(),

@@ -134,6 +134,15 @@ pub async fn sample_wait(ctx: &ToolCtx, duration: Duration) -> ToolResult<()> {
     }
 }
 
+/// A call context rooted at a fresh temporary directory, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_ctx() -> (tempfile::TempDir, skippy_core::ToolCtx) {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx =
+        skippy_core::ToolCtx::for_tests(skippy_core::Config::defaults_for(dir.path()).unwrap());
+    (dir, ctx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

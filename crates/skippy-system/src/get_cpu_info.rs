@@ -275,13 +275,8 @@ fn usage_between(before: &[Times], after: &[Times]) -> (f64, Vec<(usize, f64)>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use skippy_core::Config;
 
-    fn ctx() -> (tempfile::TempDir, ToolCtx) {
-        let dir = tempfile::tempdir().unwrap();
-        let ctx = ToolCtx::for_tests(Config::defaults_for(dir.path()).unwrap());
-        (dir, ctx)
-    }
+    use crate::common::test_ctx as ctx;
 
     fn tool() -> GetCpuInfo {
         GetCpuInfo {

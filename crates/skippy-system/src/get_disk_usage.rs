@@ -495,13 +495,8 @@ fn cap(filesystems: Vec<Filesystem>, max_output_bytes: usize) -> Output {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use skippy_core::Config;
 
-    fn ctx() -> (tempfile::TempDir, ToolCtx) {
-        let dir = tempfile::tempdir().unwrap();
-        let ctx = ToolCtx::for_tests(Config::defaults_for(dir.path()).unwrap());
-        (dir, ctx)
-    }
+    use crate::common::test_ctx as ctx;
 
     fn tool() -> GetDiskUsage {
         GetDiskUsage {

@@ -664,11 +664,7 @@ impl UserNames {
 mod tests {
     use super::*;
 
-    fn ctx() -> (tempfile::TempDir, ToolCtx) {
-        let dir = tempfile::tempdir().unwrap();
-        let ctx = ToolCtx::for_tests(Config::defaults_for(dir.path()).unwrap());
-        (dir, ctx)
-    }
+    use crate::common::test_ctx as ctx;
 
     fn params() -> Params {
         Params {

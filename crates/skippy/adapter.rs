@@ -6,12 +6,15 @@
 //! secret masking and the output ceiling on the result, the audit line and the per-tool counters.
 //! Tools never see JSON or MCP types, and no tool can skip a step.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use futures::FutureExt;
 use rmcp::model::JsonObject;
 use serde_json::Value;
 use skippy_core::audit::{AuditLog, AuditRecord};
@@ -144,6 +147,10 @@ impl Engine {
         }
     }
 
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// Every registered tool, hidden or not.
     pub fn all_specs(&self) -> impl Iterator<Item = &ToolSpec> {
         self.routes.iter().map(|route| route.spec())
@@ -264,8 +271,22 @@ impl Engine {
         if let Some(sink) = progress {
             ctx = ctx.with_progress(sink);
         }
+        // A panic anywhere in the tool (its async part, or blocking work re-raised by
+        // `ToolCtx::blocking`) becomes an `internal` error for this request instead of killing the
+        // request's task, which would leave the client waiting for an answer that never comes.
+        let call = AssertUnwindSafe(route.call(ctx, arguments)).catch_unwind();
         let result = tokio::select! {
-            result = route.call(ctx, arguments) => result,
+            outcome = call => match outcome {
+                Ok(result) => result,
+                Err(panic) => {
+                    self.stats.record_panic(spec.name);
+                    tracing::error!(tool = spec.name, panic = %panic_message(&panic), "a tool panicked");
+                    Err(ToolError::Internal(format!(
+                        "`{}` failed unexpectedly (an internal error, logged on the server); the request was not completed. Try a simpler or different request",
+                        spec.name
+                    )))
+                }
+            },
             () = cancel.cancelled() => Err(ToolError::Cancelled),
             () = tokio::time::sleep(timeout) => Err(ToolError::Timeout(format!(
                 "`{}` did not finish within {} ms and was stopped; narrow the request, or ask the operator to raise server.tool_timeouts_ms.{}",
@@ -318,6 +339,15 @@ impl Engine {
     }
 }
 
+/// The text of a panic payload (`panic!` with a literal or a formatted message).
+fn panic_message(payload: &Box<dyn Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string())
+}
+
 /// Results leave absent values out instead of writing `null` ("no `next_offset`" means "no more"),
 /// so output schemas can use single types, which every client dialect understands.
 fn drop_nulls(value: &mut Value) {
@@ -352,5 +382,80 @@ fn mask_error(config: &Config, error: ToolError) -> ToolError {
         ToolError::OutputTooLarge(_) => ToolError::OutputTooLarge(masked),
         ToolError::Io(_) => ToolError::Io(masked),
         ToolError::Internal(_) => ToolError::Internal(masked),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+    use skippy_core::{ToolResult, check_cancelled};
+
+    #[derive(Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    struct Params {
+        /// Panic on the blocking pool instead of in the async part.
+        blocking: bool,
+    }
+
+    #[derive(Serialize, JsonSchema)]
+    struct Output {}
+
+    /// A tool with a bug: it panics.
+    struct Panicky;
+
+    impl Tool for Panicky {
+        type Params = Params;
+        type Output = Output;
+        const NAME: &'static str = "panicky";
+        const TITLE: &'static str = "Panics";
+        const DESCRIPTION: &'static str = "Panics.";
+        const TOOLSET: Toolset = Toolset::Server;
+        const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
+
+        async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
+            if params.blocking {
+                ctx.blocking(|token| -> ToolResult<Output> {
+                    check_cancelled(&token)?;
+                    panic!("a bug on the blocking pool")
+                })
+                .await
+            } else {
+                panic!("a bug in the async part")
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn finding_04_a_panicking_tool_is_an_internal_error_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::defaults_for(dir.path()).unwrap();
+        let stats = Arc::new(Stats::default());
+        let engine = Engine::new(
+            Arc::new(config),
+            vec![route(Panicky)],
+            AuditLog::disabled(),
+            stats.clone(),
+        );
+        for blocking in [false, true] {
+            let arguments = serde_json::json!({"blocking": blocking});
+            let Value::Object(arguments) = arguments else {
+                unreachable!()
+            };
+            let outcome = engine
+                .call("panicky", arguments, CancellationToken::new(), None)
+                .await;
+            let error = outcome.result.expect_err("a panic is an error");
+            assert_eq!(error.code(), "internal", "{error}");
+            assert!(error.to_string().contains("panicky"), "{error}");
+        }
+        let counters = stats.snapshot();
+        assert_eq!(
+            (counters[0].calls, counters[0].panics, counters[0].errors),
+            (2, 2, 2)
+        );
     }
 }

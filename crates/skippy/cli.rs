@@ -13,7 +13,6 @@ use clap::{Parser, Subcommand};
 use rmcp::ServiceExt;
 use skippy_core::audit::AuditLog;
 use skippy_core::config::{self, Config, ConfigSource, ProcessEnv};
-use skippy_core::env;
 use tokio_util::sync::CancellationToken;
 
 use skippy_remote::Hosts;
@@ -71,7 +70,7 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_level.as_deref(), cli.log_json);
+    crate::logging::init(cli.log_level.as_deref(), cli.log_json);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -95,24 +94,6 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(level: Option<&str>, json: bool) {
-    let filter = level
-        .map(str::to_string)
-        .or_else(|| std::env::var(env::LOG).ok())
-        .unwrap_or_else(|| "warn".to_string());
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let json = json || std::env::var(env::LOG_FORMAT).is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if json {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
-}
-
 struct App {
     engine: Arc<Engine>,
     state: Arc<ServerState>,
@@ -121,6 +102,7 @@ struct App {
 
 fn build(config_path: Option<&std::path::Path>) -> anyhow::Result<App> {
     let config = config::load(config_path, &ProcessEnv)?;
+    crate::logging::mask_with(&config.secrets);
     for warning in &config.warnings {
         tracing::warn!(key = %warning.key, "{}", warning.message);
     }
@@ -208,7 +190,8 @@ async fn serve(app: App) -> anyhow::Result<ExitCode> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let server = SkippyServer::new(app.engine.clone(), app.state.clone());
     let (reader, writer) = rmcp::transport::stdio_pipes();
-    let transport = LineTransport::new(reader, writer);
+    let transport =
+        LineTransport::new(reader, writer, app.engine.config().server.max_request_bytes);
     tracing::info!(tools = server.tools().len(), "serving MCP on stdio");
     let service = tokio::select! {
         result = server.serve(transport) => match result {

@@ -3,8 +3,11 @@
 
 mod adapter;
 mod cli;
+mod json_shape;
+mod logging;
 mod registry;
 mod schema;
+mod scrub;
 mod server;
 mod stats;
 mod transport;
@@ -12,8 +15,18 @@ mod tools {
     pub mod server_status;
 }
 
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before anything else (threads, config, logging): secrets must not stay in this process's
+    // environment, where the commands it runs could read them.
+    if let Err(reason) = scrub::ensure_scrubbed() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "skippy: cannot start with a scrubbed environment: {reason}"
+        );
+        return ExitCode::from(2);
+    }
     cli::main()
 }

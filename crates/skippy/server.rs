@@ -145,7 +145,7 @@ impl ServerHandler for SkippyServer {
             return Err(McpError::invalid_params(
                 format!(
                     "tool not found: `{}`; tools/list shows the available tools",
-                    request.name
+                    shown_name(&request.name)
                 ),
                 None,
             ));
@@ -165,4 +165,16 @@ impl ServerHandler for SkippyServer {
             .await;
         Ok(to_mcp_result(outcome).into())
     }
+}
+
+/// An unknown tool name as echoed in an error: secrets masked, at most 64 characters.
+fn shown_name(name: &str) -> String {
+    const LIMIT: usize = 64;
+    let masked = crate::logging::mask(name);
+    if masked.chars().count() <= LIMIT {
+        return masked;
+    }
+    let mut cut: String = masked.chars().take(LIMIT).collect();
+    cut.push('…');
+    cut
 }

@@ -16,6 +16,7 @@ struct ToolCounters {
     errors: u64,
     timeouts: u64,
     cancelled: u64,
+    panics: u64,
     recent_us: Vec<u64>,
     next: usize,
 }
@@ -34,6 +35,8 @@ pub struct ToolStats {
     pub errors: u64,
     pub timeouts: u64,
     pub cancelled: u64,
+    /// Calls that failed because the tool panicked (a bug), answered as `internal` errors.
+    pub panics: u64,
     pub p50_ms: f64,
     pub p95_ms: f64,
 }
@@ -64,6 +67,13 @@ impl Stats {
         counters.next = (counters.next + 1) % WINDOW;
     }
 
+    /// Count a panic; [`Stats::record`] counts the call itself (as an error).
+    pub fn record_panic(&self, tool: &str) {
+        if let Ok(mut tools) = self.tools.lock() {
+            tools.entry(tool.to_string()).or_default().panics += 1;
+        }
+    }
+
     pub fn snapshot(&self) -> Vec<ToolStats> {
         let Ok(tools) = self.tools.lock() else {
             return Vec::new();
@@ -78,6 +88,7 @@ impl Stats {
                     errors: counters.errors,
                     timeouts: counters.timeouts,
                     cancelled: counters.cancelled,
+                    panics: counters.panics,
                     p50_ms: percentile(&mut recent, 50),
                     p95_ms: percentile(&mut recent, 95),
                 }

@@ -2,8 +2,11 @@
 //!
 //! rmcp's built-in line transport silently ignores a line that is not JSON. Skippy answers it
 //! instead, with a JSON-RPC parse error (-32700, `id: null`), and keeps serving; a JSON value that is
-//! not a valid message gets -32600 with its `id` when one can be read, and an over-long line is
-//! discarded with an error that states the limit. Everything else is handed to rmcp unchanged.
+//! not a valid message gets -32600 with its `id` when one can be read. A line over
+//! `server.max_request_bytes`, nested too deep, or holding too many items in one array or object is
+//! refused with -32600 (and its `id`, read by a streaming scan) without ever being parsed, so a
+//! message can never cost much more memory than the limit. Everything else is handed to rmcp
+//! unchanged.
 
 use std::sync::Arc;
 
@@ -14,8 +17,10 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::Mutex;
 
-/// Longest accepted message line, in bytes.
-pub const MAX_LINE_BYTES: usize = 32 * 1024 * 1024;
+use crate::json_shape::{ShapeLimits, ShapeScanner};
+
+/// Keep at most this much line buffer between messages (one large message must not pin memory).
+const KEPT_LINE_CAPACITY: usize = 1024 * 1024;
 
 pub struct LineTransport<R, W> {
     reader: BufReader<R>,
@@ -23,6 +28,9 @@ pub struct LineTransport<R, W> {
     line: Vec<u8>,
     /// Set while skipping the rest of an over-long line.
     discarding: bool,
+    max_line_bytes: usize,
+    limits: ShapeLimits,
+    shape: ShapeScanner,
 }
 
 impl<R, W> LineTransport<R, W>
@@ -30,12 +38,16 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    pub fn new(reader: R, writer: W) -> Self {
+    /// `max_line_bytes` is `server.max_request_bytes`.
+    pub fn new(reader: R, writer: W, max_line_bytes: usize) -> Self {
         Self {
             reader: BufReader::with_capacity(64 * 1024, reader),
             writer: Arc::new(Mutex::new(writer)),
             line: Vec::with_capacity(4096),
             discarding: false,
+            max_line_bytes,
+            limits: ShapeLimits::default(),
+            shape: ShapeScanner::new(),
         }
     }
 }
@@ -138,8 +150,12 @@ where
                 Ok(available) => {
                     let newline = memchr_newline(available);
                     let end = newline.map_or(available.len(), |i| i + 1);
+                    self.shape.feed(&available[..end], self.limits);
                     if !self.discarding {
-                        if self.line.len() + end > MAX_LINE_BYTES {
+                        if self.line.len() + end > self.max_line_bytes
+                            || self.shape.violation().is_some()
+                        {
+                            // Stop buffering now: the rest of the line is only scanned for its id.
                             self.discarding = true;
                             self.line.clear();
                         } else {
@@ -157,13 +173,24 @@ where
             if !complete {
                 continue;
             }
+            let shape = std::mem::take(&mut self.shape);
             if self.discarding {
                 self.discarding = false;
+                self.line.clear();
+                self.line.shrink_to(KEPT_LINE_CAPACITY);
+                let reason = match shape.violation() {
+                    Some(reason) => format!("the message was refused unparsed: {reason}"),
+                    None => format!(
+                        "a message longer than {} bytes was discarded (server.max_request_bytes); send smaller arguments, e.g. write a large file in parts with mode append",
+                        self.max_line_bytes
+                    ),
+                };
+                tracing::warn!(%reason, "request refused");
                 reply_error(
                     &self.writer,
-                    Value::Null,
+                    shape.id().unwrap_or(Value::Null),
                     -32600,
-                    format!("Invalid Request: a message longer than {MAX_LINE_BYTES} bytes was discarded"),
+                    format!("Invalid Request: {reason}"),
                 )
                 .await;
                 continue;
@@ -175,6 +202,7 @@ where
             };
             self.line = line;
             self.line.clear();
+            self.line.shrink_to(KEPT_LINE_CAPACITY);
             if let Some(message) = message {
                 return Some(message);
             }

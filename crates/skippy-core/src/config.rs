@@ -21,6 +21,10 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
 pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 256 * 1024;
 /// Lowest accepted output ceiling: below this, even an error message could not be returned.
 pub const MIN_MAX_OUTPUT_BYTES: usize = 4 * 1024;
+/// Default ceiling on one JSON-RPC message (a tool's arguments are small; `write_file` content counts).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+/// Lowest accepted request ceiling: below this, ordinary calls would be refused.
+pub const MIN_MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 /// The configuration file, as written.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -42,6 +46,9 @@ pub struct RawServer {
     pub default_timeout_ms: u64,
     /// Ceiling on the size of one result, in bytes. No tool argument can raise it.
     pub max_output_bytes: usize,
+    /// Ceiling on one incoming JSON-RPC message, in bytes (arguments included; at least 65536). Larger
+    /// messages are refused unparsed with a JSON-RPC error.
+    pub max_request_bytes: usize,
     /// Hide and refuse every tool that can change anything.
     pub read_only: bool,
     /// Tools to hide and refuse, by name.
@@ -59,6 +66,7 @@ impl Default for RawServer {
         Self {
             default_timeout_ms: DEFAULT_TIMEOUT_MS,
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             read_only: false,
             disabled_tools: Vec::new(),
             disabled_toolsets: Vec::new(),
@@ -145,6 +153,7 @@ pub struct ConfigWarning {
 pub struct ServerSettings {
     pub default_timeout: Duration,
     pub max_output_bytes: usize,
+    pub max_request_bytes: usize,
     pub read_only: bool,
     pub disabled_tools: BTreeSet<String>,
     pub disabled_toolsets: BTreeSet<String>,
@@ -188,10 +197,10 @@ pub struct ProcessEnv;
 
 impl EnvSource for ProcessEnv {
     fn get(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
+        env::var(name).filter(|v| !v.is_empty())
     }
     fn vars(&self) -> Vec<(String, String)> {
-        std::env::vars().collect()
+        env::vars()
     }
     fn current_dir(&self) -> Option<PathBuf> {
         std::env::current_dir().ok()
@@ -332,6 +341,11 @@ pub fn validate(
             "server.max_output_bytes must be at least {MIN_MAX_OUTPUT_BYTES}"
         )));
     }
+    if raw.server.max_request_bytes < MIN_MAX_REQUEST_BYTES {
+        return Err(ConfigError::Invalid(format!(
+            "server.max_request_bytes must be at least {MIN_MAX_REQUEST_BYTES}"
+        )));
+    }
     for (tool, ms) in &raw.server.tool_timeouts_ms {
         if *ms == 0 {
             return Err(ConfigError::Invalid(format!(
@@ -397,6 +411,11 @@ pub fn validate(
     for (name, value) in env.vars() {
         if env::is_secret_name(&name) {
             secrets.add(value);
+        } else if let Some(password) = crate::redact::url_password(&value) {
+            // `DATABASE_URL=postgres://app:PASSWORD@db/prod`: the password is a secret whatever
+            // the variable is called, and so is the whole value.
+            secrets.add(password);
+            secrets.add(value);
         }
     }
     let hosts = validate_hosts(
@@ -421,6 +440,7 @@ pub fn validate(
         server: ServerSettings {
             default_timeout: Duration::from_millis(raw.server.default_timeout_ms),
             max_output_bytes: raw.server.max_output_bytes,
+            max_request_bytes: raw.server.max_request_bytes,
             read_only: raw.server.read_only,
             disabled_tools: raw.server.disabled_tools.iter().cloned().collect(),
             disabled_toolsets: raw.server.disabled_toolsets.iter().cloned().collect(),

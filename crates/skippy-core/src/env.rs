@@ -57,21 +57,77 @@ pub const ALL: &[&str] = &[
     LEGACY_SSH_KEY_PATH,
 ];
 
-/// Name suffixes of environment variables whose values are treated as secrets: their values are
-/// masked in all output, and they are never passed to child processes.
-pub const SECRET_SUFFIXES: &[&str] = &[
-    "_PASSWORD",
-    "_PASSWD",
-    "_PASSPHRASE",
-    "_TOKEN",
-    "_SECRET",
-    "_API_KEY",
-    "_APIKEY",
-    "_PRIVATE_KEY",
+/// Words that mark an environment variable's value as a secret wherever they appear in its name
+/// (`AWS_SECRET_ACCESS_KEY`, `GITHUB_TOKEN`, `MYSQL_PWD`): their values are masked in all output and
+/// logs, and they are never passed to child processes.
+pub const SECRET_NAME_WORDS: &[&str] = &[
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "TOKEN",
+    "SECRET",
+    "API_KEY",
+    "APIKEY",
+    "ACCESS_KEY",
+    "PRIVATE_KEY",
+    "CREDENTIAL",
 ];
+
+/// Whole names (after the last `_`) that mark a secret: `MYSQL_PWD`, `PGPASS`.
+const SECRET_NAME_ENDINGS: &[&str] = &["_PWD", "_PASS", "_AUTH"];
 
 /// True when an environment variable's name marks its value as a secret.
 pub fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    SECRET_SUFFIXES.iter().any(|suffix| upper.ends_with(suffix)) || upper == "PASSWORD"
+    SECRET_NAME_WORDS.iter().any(|word| upper.contains(word))
+        || SECRET_NAME_ENDINGS
+            .iter()
+            .any(|ending| upper.ends_with(ending))
+        || upper == "PGPASS"
+}
+
+/// Set in the re-executed server process: the number of an inherited descriptor holding the
+/// original environment (see [`install_snapshot`]).
+pub const ENV_FD: &str = "SKIPPY_ENV_FD";
+
+/// Variables kept in Skippy's real process environment after the start-up re-exec: none of them is
+/// a secret, and child processes need some of them. Everything else (the operator's tokens,
+/// `DATABASE_URL`, `EBON_PASSWORD`, `SSH_AUTH_SOCK`, Skippy's own settings) is held in memory only,
+/// so that `/proc/<skippy>/environ` and `ps e` show nothing worth stealing.
+pub const KEPT_IN_PROCESS_ENV: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "TZ", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR",
+];
+
+static SNAPSHOT: std::sync::OnceLock<std::collections::BTreeMap<String, String>> =
+    std::sync::OnceLock::new();
+
+/// Install the environment Skippy was started with (read back after the scrubbing re-exec). From
+/// then on [`var`] and [`vars`] answer from it instead of the process environment. Only the first
+/// call has an effect.
+pub fn install_snapshot(vars: std::collections::BTreeMap<String, String>) {
+    let _ = SNAPSHOT.set(vars);
+}
+
+/// Whether the process runs with a scrubbed environment and a snapshot (the server binary does).
+pub fn scrubbed() -> bool {
+    SNAPSHOT.get().is_some()
+}
+
+/// A variable of the environment Skippy was started with; `None` when unset or not UTF-8.
+pub fn var(name: &str) -> Option<String> {
+    match SNAPSHOT.get() {
+        Some(snapshot) => snapshot.get(name).cloned(),
+        None => std::env::var(name).ok(),
+    }
+}
+
+/// Every variable of the environment Skippy was started with.
+pub fn vars() -> Vec<(String, String)> {
+    match SNAPSHOT.get() {
+        Some(snapshot) => snapshot
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect(),
+        None => std::env::vars().collect(),
+    }
 }

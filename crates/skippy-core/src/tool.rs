@@ -200,7 +200,12 @@ impl ToolCtx {
         let token = self.cancel.clone();
         let handle = tokio::task::spawn_blocking(move || work(token));
         tokio::select! {
-            joined = handle => joined.map_err(ToolError::internal)?,
+            joined = handle => match joined {
+                Ok(result) => result,
+                // Re-raised here so the adapter's panic handling answers the request (and counts it).
+                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                Err(error) => Err(ToolError::internal(error)),
+            },
             () = self.cancel.cancelled() => Err(ToolError::Cancelled),
         }
     }

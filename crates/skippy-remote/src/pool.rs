@@ -722,7 +722,7 @@ async fn authenticate_agent(
 ) -> MethodOutcome {
     let socket = match agent_socket {
         Some(socket) => socket.to_path_buf(),
-        None => match std::env::var_os("SSH_AUTH_SOCK").filter(|s| !s.is_empty()) {
+        None => match skippy_core::env::var("SSH_AUTH_SOCK").filter(|s| !s.is_empty()) {
             Some(socket) => PathBuf::from(socket),
             None => return Err("agent: SSH_AUTH_SOCK is not set (no ssh-agent)".into()),
         },

@@ -280,7 +280,12 @@ impl Engine {
                 Ok(result) => result,
                 Err(panic) => {
                     self.stats.record_panic(spec.name);
-                    tracing::error!(tool = spec.name, panic = %panic_message(&panic), "a tool panicked");
+                    let message = panic_message(&panic);
+                    tracing::error!(
+                        tool = spec.name,
+                        panic = %skippy_core::limits::truncate_utf8(&message, 1024),
+                        "a tool panicked"
+                    );
                     Err(ToolError::Internal(format!(
                         "`{}` failed unexpectedly (an internal error, logged on the server); the request was not completed. Try a simpler or different request",
                         spec.name

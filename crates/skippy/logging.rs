@@ -45,8 +45,10 @@ pub fn init(level: Option<&str>, json: bool) {
         builder.try_init()
     };
     // A panic's default report goes straight to stderr; route it through the masked log instead.
+    // A panic message can quote a whole model-given input: keep the first KiB.
     std::panic::set_hook(Box::new(|info| {
-        tracing::error!(panic = %info, "panic");
+        let text = info.to_string();
+        tracing::error!(panic = %skippy_core::limits::truncate_utf8(&text, 1024), "panic");
     }));
 }
 

@@ -327,3 +327,28 @@ fn finding_12_secret_in_names_and_debug_logs_is_masked() {
     assert!(stderr.contains("DEBUG"), "debug logging is on: {stderr}");
     assert_no_secret("debug log", &stderr);
 }
+
+#[test]
+fn finding_04_an_ignore_file_glob_bomb_does_not_abort_the_server() {
+    let sandbox = Sandbox::new();
+    sandbox.write("a.txt", "needle\n");
+    let mut server = sandbox.start();
+    // A tool can write an ignore file; the walker compiles it with recursion per nested `{`.
+    let bomb = format!("{}a{}\n", "{".repeat(10_000), "}".repeat(10_000));
+    for path in ["sub/.gitignore", ".gitignore"] {
+        server.call_ok(
+            "write_file",
+            json!({"path": path, "content": bomb, "create_dirs": true}),
+        );
+        let (code, message) =
+            server.call_err("search_files", json!({"path": ".", "query": "needle"}));
+        assert_eq!(code, "invalid_argument", "{message}");
+        assert!(message.contains(".gitignore"), "{message}");
+        // Without the ignore files the search works.
+        let found = server.call_ok(
+            "search_files",
+            json!({"path": ".", "query": "needle", "respect_gitignore": false}),
+        );
+        assert!(found.to_string().contains("a.txt"), "{found}");
+    }
+}

@@ -125,12 +125,21 @@ fn unknown_tool_is_a_protocol_error_and_unknown_field_an_is_error_result() {
 fn huge_argument_is_answered_with_an_error_and_nothing_is_lost() {
     let sandbox = Sandbox::new();
     let mut server = sandbox.start();
-    // 4 MiB of content for a file outside the roots: parsed, then refused by policy.
-    let big = "x".repeat(4 * 1024 * 1024);
+    // 3 MiB of content for a file outside the roots: under server.max_request_bytes (4 MiB), so
+    // parsed, then refused by policy.
+    let big = "x".repeat(3 * 1024 * 1024);
     let outside = sandbox.outside.join("big.txt");
     let (code, _) = server.call_err("write_file", json!({"path": outside, "content": big}));
     assert_eq!(code, "policy_denied");
     assert!(!outside.exists());
+    // Over the ceiling: refused unparsed, answered with the request's id (finding 6).
+    let huge = "x".repeat(5 * 1024 * 1024);
+    let response = server.request(
+        "tools/call",
+        json!({"name": "write_file", "arguments": {"path": "huge.txt", "content": huge}}),
+    );
+    assert_eq!(response["error"]["code"], json!(-32600), "{response}");
+    assert!(!sandbox.root.join("huge.txt").exists());
     let status = server.call_ok("server_status", json!({}));
     assert!(status["uptime_seconds"].as_f64().unwrap() >= 0.0);
 }

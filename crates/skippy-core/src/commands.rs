@@ -28,13 +28,34 @@
 //!   only from `/bin`, `/usr/bin`, `/sbin`, `/usr/sbin` or `/usr/local/bin`.
 //! - Privilege tools (`sudo`, `su`, `doas`, ...) and exec wrappers or interpreters (`env`, `xargs`,
 //!   `timeout`, `sh`, `python3`, `awk`, `sed`, ...) are refused even if an operator lists them.
-//! - The program is on the allowlist, and its arguments pass its rule (see [`rule_summary`]):
-//!   `systemctl`, `docker`, `journalctl`, `ip`, `find`, `tail` and `mount` as in the brief, plus
-//!   rules for the list's programs that can write or change state (`sort -o`, `uniq IN OUT`,
-//!   `date -s`, `hostname NAME`, `ss -K`). Programs with a rule need literal arguments: no `$`,
-//!   `~`, or unquoted glob or brace characters, since Skippy cannot judge a value it cannot see.
-//! - Arguments of other programs may use plain parameter expansions (`$HOME`, `${X}`), `~` and
-//!   globs.
+//! - The program is on the allowlist, and its arguments pass its rule (see [`rule_summary`] and
+//!   the `commands/programs.rs` specs). Every program on [`DEFAULT_PROGRAMS`] has an OPTION
+//!   ALLOWLIST: the short options (clusters such as `-tlnp` included), the exact long names
+//!   (`--name` and `--name=value`) and which of them take a value, so that a value (`-e -H`,
+//!   `-n -5`) is never mistaken for an option or operand. An unknown option is refused with its
+//!   name and the list of allowed ones; getopt_long prefixes (`--ho` for `--host`) are unknown
+//!   names. Options are checked wherever they appear (GNU programs read options after operands).
+//!   Refused among others: options that reach another host or container (`systemctl -H/-M`,
+//!   docker global options, `ip -n`, `ss -N`), read a file Skippy cannot judge (`journalctl
+//!   --file/-D`, `grep -f`, `date -f`, `ip -b`, `ss -F`, `--files0-from`), write or run something
+//!   (`sort -o/-T/--compress-program`, `find -exec/-fprint`), never end (`tail -f/--pid`,
+//!   `journalctl -f`), and the letter `e` in `ps` arguments (environments).
+//! - Programs an OPERATOR adds to the allowlist without a rule keep the earlier behaviour: their
+//!   arguments pass unchecked (Skippy does not know their options), except for the /proc check
+//!   below. Rules still apply to an operator list's names that have one.
+//! - Non-literal arguments (`$VAR`, `~`, globs, braces) of programs with a rule: a glob or
+//!   expansion can produce a word starting with `-` (a file named `--host=x`), so such an
+//!   argument is accepted only when its first character is a literal character other than `-`
+//!   (`/var/log/*.log`, `./x*`), or a `~`, or it comes after `--`; an unquoted `$VAR` is refused
+//!   anywhere in a word before `--` since field splitting can start a new word (`a$IFS-H`).
+//!   Programs whose rule reads values (systemctl, docker, journalctl, ip, ss, ps, date, uniq,
+//!   hostname, ...) need literals. `echo` takes anything. `$_`, `$BASH_COMMAND` and similar
+//!   parameters that repeat model text from elsewhere are refused everywhere.
+//! - No argument of any program may reach a process's secrets under /proc (`environ`, `mem`,
+//!   `fd/N`, ... of Skippy itself on host `local`), literally or through a glob, `$PPID`, `..`
+//!   or `/dev/fd/..` (see `commands/proc.rs`); recursive `grep` only over absolute directories
+//!   other than `/` and `/proc`. [`check_working_directory`] keeps the working directory out of
+//!   /proc.
 //! - Redirections only duplicate or close descriptors (`2>&1`, `>&2`, `2>&-`) or read from or write
 //!   to `/dev/null` (`2>/dev/null`, `</dev/null`). `&>` is refused: dash reads `cmd &>f` as
 //!   `cmd &` then `>f`.
@@ -70,6 +91,10 @@ use brush_parser::word::{self, Parameter, ParameterExpr, WordPiece};
 use brush_parser::{Parser, ParserOptions};
 
 use crate::error::ToolError;
+
+mod options;
+mod proc;
+mod programs;
 
 /// The longest command string accepted, in bytes.
 pub const MAX_COMMAND_BYTES: usize = 8 * 1024;
@@ -496,11 +521,13 @@ fn nesting_openers(command: &str) -> usize {
         .chars()
         .filter(|c| matches!(c, '(' | '{' | '`'))
         .count();
+    // `$[` (old arithmetic) nests too; the fuzz target overflowed the stack with 300 of them.
+    let brackets = command.matches("$[").count();
     let keywords = command
         .split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '<' | '>'))
         .filter(|token| NESTING_KEYWORDS.contains(token))
         .count();
-    characters + keywords
+    characters + brackets + keywords
 }
 
 /// A word after quote removal.
@@ -516,7 +543,36 @@ struct Argument {
     pending_dollar: bool,
     /// The previous piece was a parameter expansion.
     after_parameter: bool,
+    /// What the expanded word starts with.
+    leading: Leading,
+    /// An unquoted parameter expansion: the shell may split the word into several.
+    splits: bool,
+    /// The word as a glob for the /proc check: quotes removed, every expansion written as `*`.
+    pattern: String,
 }
+
+/// The first character of a word after expansion, as far as Skippy can know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leading {
+    /// Nothing yet (an empty word so far).
+    Unset,
+    /// A character written literally (quoted, escaped, or plain and not a glob character).
+    Literal(char),
+    /// `~`: the home directory, an absolute path.
+    Tilde,
+    /// A parameter expansion, glob or brace: anything, including `-`.
+    Expansion,
+}
+
+/// Parameters whose value repeats text the model wrote elsewhere (the previous command's last
+/// argument, the command line itself), so that Skippy never judged it in this position.
+const ECHO_PARAMETERS: &[&str] = &[
+    "_",
+    "BASH_COMMAND",
+    "BASH_EXECUTION_STRING",
+    "BASH_ARGV",
+    "BASH_REMATCH",
+];
 
 /// Quote-remove a word, refusing every expansion that can run code or that Skippy does not model.
 fn analyse_word(word: &ast::Word) -> Result<Argument, Denial> {
@@ -533,6 +589,9 @@ fn analyse_word(word: &ast::Word) -> Result<Argument, Denial> {
         literal: true,
         pending_dollar: false,
         after_parameter: false,
+        leading: Leading::Unset,
+        splits: false,
+        pattern: String::new(),
     };
     for piece in &pieces {
         add_piece(&piece.piece, false, &mut argument)?;
@@ -585,8 +644,11 @@ fn add_piece(piece: &WordPiece, quoted: bool, argument: &mut Argument) -> Result
                 if zsh_equals || text.contains(['*', '?', '[', ']', '{', '}']) {
                     argument.literal = false;
                 }
+                if zsh_equals || text.starts_with(['*', '?', '[', '{']) {
+                    argument.lead(Leading::Expansion);
+                }
             }
-            argument.value.push_str(text);
+            argument.push_literal(text);
         }
         WordPiece::SingleQuotedText(text) => {
             if text.ends_with('\\') {
@@ -595,7 +657,7 @@ fn add_piece(piece: &WordPiece, quoted: bool, argument: &mut Argument) -> Result
                      disagree on where it ends"
                 )));
             }
-            argument.value.push_str(text);
+            argument.push_literal(text);
         }
         WordPiece::DoubleQuotedSequence(inner) => {
             for piece in inner {
@@ -613,7 +675,9 @@ fn add_piece(piece: &WordPiece, quoted: bool, argument: &mut Argument) -> Result
         }
         WordPiece::TildeExpansion(_) => {
             argument.literal = false;
+            argument.lead(Leading::Tilde);
             argument.value.push('~');
+            argument.pattern.push('*');
         }
         WordPiece::ParameterExpansion(expression) => {
             if !is_plain_parameter(expression) {
@@ -622,9 +686,22 @@ fn add_piece(piece: &WordPiece, quoted: bool, argument: &mut Argument) -> Result
                      `${{NAME}}` (no operators, indirection or array index)"
                 )));
             }
+            if let ParameterExpr::Parameter {
+                parameter: Parameter::Named(name),
+                ..
+            } = expression
+                && ECHO_PARAMETERS.contains(&name.as_str())
+            {
+                return Err(Denial::construct(format!(
+                    "`${name}` in `{raw}` is not allowed: it repeats text from elsewhere in the                      command that Skippy did not check in this position; write the value out"
+                )));
+            }
             argument.literal = false;
             argument.after_parameter = true;
+            argument.splits |= !quoted;
+            argument.lead(Leading::Expansion);
             argument.value.push('$');
+            argument.pattern.push('*');
         }
         WordPiece::CommandSubstitution(_) | WordPiece::BackquotedCommandSubstitution(_) => {
             return Err(Denial::construct(format!(
@@ -645,11 +722,30 @@ fn add_piece(piece: &WordPiece, quoted: bool, argument: &mut Argument) -> Result
             };
             // A backslash-newline is a line continuation: it disappears.
             if escaped != "\n" {
-                argument.value.push_str(escaped);
+                argument.push_literal(escaped);
             }
         }
     }
     Ok(())
+}
+
+impl Argument {
+    /// Record what the word starts with, if nothing came before.
+    fn lead(&mut self, leading: Leading) {
+        if self.leading == Leading::Unset {
+            self.leading = leading;
+        }
+    }
+
+    /// Append text that reaches the program as written (glob characters in it were judged by the
+    /// caller).
+    fn push_literal(&mut self, text: &str) {
+        if let Some(first) = text.chars().next() {
+            self.lead(Leading::Literal(first));
+        }
+        self.value.push_str(text);
+        self.pattern.push_str(text);
+    }
 }
 
 fn is_plain_parameter(expression: &ParameterExpr) -> bool {
@@ -773,509 +869,94 @@ pub fn rule_summary() -> &'static [(&'static str, &'static str)] {
     &[
         (
             "systemctl",
-            "subcommands status, show, list-units, list-unit-files, list-timers, is-active, is-enabled, is-failed, cat",
+            "subcommands status, show, list-units, list-unit-files, list-timers, list-sockets, list-dependencies, is-active, is-enabled, is-failed, is-system-running, cat; no -H/--host, -M/--machine, --root, --image",
         ),
         (
             "docker",
-            "subcommands ps, logs (no -f), inspect, stats (with --no-stream), images, version, info",
+            "subcommands ps, logs (no -f), inspect, stats (with --no-stream), images, version, info, each with its read-only options; no global options (-H, --context, --config, --tls*)",
         ),
         (
             "journalctl",
-            "no -f/--follow, --vacuum-*, --rotate, --flush, --sync, --relinquish-var, --setup-keys, --update-catalog, --cursor-file",
+            "read options only: no -f/--follow, --vacuum-*, --rotate, --flush, --sync, --relinquish-var, --setup-keys, --update-catalog, --cursor-file, -M/--machine, and no --file, -D/--directory, --root or --image (other journals are read with the log tools)",
         ),
         (
             "ip",
-            "options -4 -6 -br -s -d -j -p -o -c -h -N -t -a -V -iec; objects such as addr, link, route; only show/list/ls/get",
+            "options -4 -6 -br -s -d -j -p -o -c -h -N -t -a -V -iec -f FAMILY (no -b/-batch, -n/-netns, -force, -r); objects such as addr, link, route; only show/list/ls/get",
         ),
         (
             "find",
-            "no -exec, -execdir, -ok, -okdir, -delete, -fprint, -fprint0, -fprintf, -fls",
+            "known tests, options and -print/-print0/-printf/-ls/-prune/-quit; no -exec, -execdir, -ok, -okdir, -delete, -fprint, -fprint0, -fprintf, -fls, -files0-from",
         ),
-        ("tail", "no -f/-F/--follow"),
+        ("tail", "no -f/-F/--follow, --pid, --retry, -s"),
         ("mount", "no arguments"),
-        ("sort", "no -o/--output or --compress-program"),
+        (
+            "sort",
+            "no -o/--output, -T, --compress-program, --files0-from, --random-source",
+        ),
         ("uniq", "at most one file operand (a second one is written)"),
-        ("date", "no -s/--set and no date operand (only +FORMAT)"),
-        ("hostname", "only read-only options such as -f, -s, -I"),
-        ("ss", "no -K/--kill, -D/--diag, -E/--events"),
+        (
+            "date",
+            "no -s/--set, -f/--file and no date operand (only +FORMAT)",
+        ),
+        (
+            "hostname",
+            "only printing options such as -f, -s, -I; no operand",
+        ),
+        (
+            "ss",
+            "no -K/--kill, -D/--diag, -E/--events, -F/--filter, -N/--net, -r/--resolve",
+        ),
+        (
+            "grep",
+            "no -f/--file, --exclude-from, -R; -r only over absolute directories other than / and /proc",
+        ),
+        (
+            "ps",
+            "no `e` in options or selection lists (it prints environments); use -A for all processes",
+        ),
+        ("wc", "no --files0-from"),
+        ("du", "no --files0-from, -X/--exclude-from"),
+        ("free", "no -s/--seconds, -c/--count (repeat)"),
+        ("df", "no --sync"),
+        ("who", "no --lookup"),
+        ("last", "no -d/--dns"),
+        ("lsblk", "no --sysroot"),
+        ("lscpu", "no -s/--sysroot"),
+        ("ls, cat, head, stat, cut", "their read-only options"),
+        (
+            "uptime, uname, id, whoami, w, pwd, nproc",
+            "their read-only options, no operands where they take none",
+        ),
+        ("echo", "any arguments (it only prints)"),
     ]
 }
 
-/// Apply the program's rule, if it has one.
+/// Refuse a working directory that could be inside `/proc` (or reach it through `/dev/fd`),
+/// where a relative argument such as `environ` names a process secret.
+pub fn check_working_directory(cwd: &str) -> Result<(), ToolError> {
+    if proc::directory_reaches_proc(cwd) {
+        return Err(ToolError::denied(format!(
+            "the working directory `{}` is not allowed: commands may not run inside /proc (or \
+             through `..` or /dev/fd), where relative paths reach process secrets; use a \
+             directory such as /tmp or your home",
+            shown(cwd)
+        )));
+    }
+    Ok(())
+}
+
+/// Check every argument for process secrets, then apply the program's rule, if it has one.
 fn check_arguments(program: &str, args: &[Argument]) -> Result<(), Denial> {
-    type Rule = fn(&[&str]) -> Result<(), Denial>;
-    let rule: Rule = match program {
-        "systemctl" => systemctl_rule,
-        "docker" => docker_rule,
-        "journalctl" => journalctl_rule,
-        "ip" => ip_rule,
-        "find" => find_rule,
-        "tail" => tail_rule,
-        "mount" => mount_rule,
-        "sort" => sort_rule,
-        "uniq" => uniq_rule,
-        "date" => date_rule,
-        "hostname" => hostname_rule,
-        "ss" => ss_rule,
-        _ => return Ok(()),
-    };
-    let mut values = Vec::with_capacity(args.len());
     for argument in args {
-        if !argument.literal {
+        if let Some(reason) = proc::secret_reason(&argument.pattern) {
             return Err(Denial::rule(format!(
-                "`{program}` arguments must be plain literals (no `$`, `~`, or unquoted glob or \
-                 brace characters; quote patterns like '*.log') so Skippy can check them; got \
-                 `{}`",
+                "the argument `{}` of `{program}` is not allowed: {reason}. Other /proc files \
+                 (`/proc/meminfo`, `/proc/1/status`, `ls /proc`) are fine",
                 shown(&argument.raw)
             )));
         }
-        values.push(argument.value.as_str());
     }
-    rule(&values)
-}
-
-/// `--name` of `--name` or `--name=value`; `None` for `--` and non-long arguments.
-fn long_name(arg: &str) -> Option<&str> {
-    if arg.len() > 2 && arg.starts_with("--") {
-        Some(arg.split_once('=').map_or(arg, |(name, _)| name))
-    } else {
-        None
-    }
-}
-
-/// Whether getopt_long could read `name` as (an abbreviation of) `option`.
-fn abbreviates(name: &str, option: &str) -> bool {
-    name.len() >= 3 && option.starts_with(name)
-}
-
-/// The letters of a short-option cluster such as `-tlnp`.
-fn short_cluster(arg: &str) -> Option<&str> {
-    arg.strip_prefix('-')
-        .filter(|rest| !rest.is_empty() && !rest.starts_with('-'))
-}
-
-const SYSTEMCTL_VERBS: &[&str] = &[
-    "status",
-    "show",
-    "list-units",
-    "list-unit-files",
-    "list-timers",
-    "is-active",
-    "is-enabled",
-    "is-failed",
-    "cat",
-];
-
-/// Options without a value that may come before the systemctl subcommand.
-const SYSTEMCTL_EARLY_FLAGS: &[&str] = &[
-    "--no-pager",
-    "--no-legend",
-    "--user",
-    "--system",
-    "-a",
-    "--all",
-    "-l",
-    "--full",
-    "--plain",
-    "-q",
-    "--quiet",
-    "--failed",
-    "-r",
-    "--recursive",
-    "--value",
-];
-
-fn systemctl_rule(args: &[&str]) -> Result<(), Denial> {
-    for arg in args {
-        if arg.starts_with('-') {
-            let known = SYSTEMCTL_EARLY_FLAGS.contains(arg)
-                || (long_name(arg).is_some() && arg.contains('='));
-            if !known {
-                return Err(Denial::rule(format!(
-                    "`systemctl {arg}` before the subcommand is not allowed (Skippy cannot tell \
-                     whether it takes a value); put options after the subcommand, e.g. \
-                     `systemctl status nginx --no-pager`"
-                )));
-            }
-            continue;
-        }
-        if SYSTEMCTL_VERBS.contains(arg) {
-            return Ok(());
-        }
-        return Err(Denial::rule(format!(
-            "`systemctl {arg}` is not allowed: only the read-only subcommands {}",
-            SYSTEMCTL_VERBS.join(", ")
-        )));
-    }
-    // No subcommand: systemctl lists units.
-    Ok(())
-}
-
-const DOCKER_SUBCOMMANDS: &[&str] = &[
-    "ps", "logs", "inspect", "stats", "images", "version", "info",
-];
-
-fn docker_rule(args: &[&str]) -> Result<(), Denial> {
-    let Some((subcommand, rest)) = args.split_first() else {
-        return Ok(());
-    };
-    if subcommand.starts_with('-') {
-        return Err(Denial::rule(format!(
-            "docker global options such as `{subcommand}` are not allowed; put the subcommand \
-             first, e.g. `docker ps -a`"
-        )));
-    }
-    if !DOCKER_SUBCOMMANDS.contains(subcommand) {
-        return Err(Denial::rule(format!(
-            "`docker {subcommand}` is not allowed: only the read-only subcommands {}",
-            DOCKER_SUBCOMMANDS.join(", ")
-        )));
-    }
-    let streams = !rest
-        .iter()
-        .any(|arg| matches!(*arg, "--no-stream" | "--no-stream=true"));
-    if *subcommand == "stats" && streams {
-        return Err(Denial::rule(
-            "`docker stats` needs `--no-stream`: without it the command never ends",
-        ));
-    }
-    let follows = rest.iter().any(|arg| {
-        long_name(arg) == Some("--follow")
-            || short_cluster(arg).is_some_and(|letters| letters.contains('f'))
-    });
-    if *subcommand == "logs" && follows {
-        return Err(Denial::rule(
-            "`docker logs -f/--follow` is not allowed: it never ends; use `--tail N`",
-        ));
-    }
-    Ok(())
-}
-
-/// journalctl long options that write, rotate, delete or never end.
-const JOURNALCTL_FORBIDDEN: &[&str] = &[
-    "--vacuum-size",
-    "--vacuum-time",
-    "--vacuum-files",
-    "--rotate",
-    "--flush",
-    "--sync",
-    "--relinquish-var",
-    "--smart-relinquish-var",
-    "--setup-keys",
-    "--update-catalog",
-    "--follow",
-    "--cursor-file",
-];
-
-/// Exact journalctl options that happen to abbreviate a forbidden one.
-const JOURNALCTL_EXACT_ALLOWED: &[&str] = &["--cursor"];
-
-fn journalctl_rule(args: &[&str]) -> Result<(), Denial> {
-    for arg in args {
-        if let Some(name) = long_name(arg) {
-            let forbidden = name.starts_with("--vacuum")
-                || (!JOURNALCTL_EXACT_ALLOWED.contains(&name)
-                    && JOURNALCTL_FORBIDDEN
-                        .iter()
-                        .any(|option| abbreviates(name, option)));
-            if forbidden {
-                return Err(Denial::rule(format!(
-                    "`journalctl {name}` is not allowed: it modifies the journal or never ends. \
-                     Forbidden: {}, -f",
-                    JOURNALCTL_FORBIDDEN.join(", ")
-                )));
-            }
-        } else if short_cluster(arg).is_some_and(|letters| letters.contains('f')) {
-            return Err(Denial::rule(format!(
-                "`journalctl {arg}` is not allowed: -f/--follow never ends; use `-n N` or \
-                 `--since`"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Global `ip` options that take no value and change nothing.
-const IP_OPTIONS: &[&str] = &[
-    "-4",
-    "-6",
-    "-br",
-    "-brief",
-    "-s",
-    "-stats",
-    "-statistics",
-    "-d",
-    "-details",
-    "-j",
-    "-json",
-    "-p",
-    "-pretty",
-    "-o",
-    "-oneline",
-    "-c",
-    "-color",
-    "-h",
-    "-human",
-    "-N",
-    "-Numeric",
-    "-t",
-    "-timestamp",
-    "-a",
-    "-all",
-    "-V",
-    "-Version",
-    "-iec",
-];
-
-/// `ip` objects that may be shown (exact spellings only; iproute2 also accepts prefixes, which are
-/// not modelled).
-const IP_OBJECTS: &[&str] = &[
-    "a",
-    "addr",
-    "address",
-    "addrlabel",
-    "l",
-    "link",
-    "r",
-    "ro",
-    "route",
-    "ru",
-    "rule",
-    "n",
-    "neigh",
-    "neighbor",
-    "neighbour",
-    "ntable",
-    "maddr",
-    "maddress",
-    "mroute",
-    "netns",
-    "netconf",
-    "nexthop",
-    "tunnel",
-    "tuntap",
-    "vrf",
-    "token",
-    "tcp_metrics",
-    "tcpmetrics",
-    "stats",
-];
-
-/// The only `ip` subcommands allowed after the object.
-const IP_SHOW_VERBS: &[&str] = &["show", "list", "ls", "lst", "get"];
-
-/// Words refused anywhere in `ip` arguments.
-const IP_MUTATING_WORDS: &[&str] = &[
-    "add", "append", "change", "del", "delete", "exec", "flush", "prepend", "replace", "restore",
-    "save", "set", "monitor",
-];
-
-fn ip_rule(args: &[&str]) -> Result<(), Denial> {
-    if let Some(word) = args.iter().find(|arg| IP_MUTATING_WORDS.contains(arg)) {
-        return Err(Denial::rule(format!(
-            "`ip ... {word}` is not allowed: only show/list forms such as `ip addr`, `ip -br a`, \
-             `ip route show`"
-        )));
-    }
-    let mut rest = args.iter();
-    let object = loop {
-        match rest.next() {
-            None => return Ok(()),
-            Some(option) if option.starts_with('-') => {
-                if !IP_OPTIONS.contains(option) {
-                    return Err(Denial::rule(format!(
-                        "`ip {option}` is not allowed; allowed options: {}",
-                        IP_OPTIONS.join(" ")
-                    )));
-                }
-            }
-            Some(object) => break object,
-        }
-    };
-    if !IP_OBJECTS.contains(object) {
-        return Err(Denial::rule(format!(
-            "`ip {object}` is not allowed; allowed objects: {}",
-            IP_OBJECTS.join(", ")
-        )));
-    }
-    match rest.next() {
-        None => Ok(()),
-        Some(verb) if IP_SHOW_VERBS.contains(verb) => Ok(()),
-        Some(verb) => Err(Denial::rule(format!(
-            "`ip {object} {verb}` is not allowed: after the object only {} (spelled out)",
-            IP_SHOW_VERBS.join(", ")
-        ))),
-    }
-}
-
-const FIND_FORBIDDEN: &[&str] = &[
-    "-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf", "-fls",
-];
-
-fn find_rule(args: &[&str]) -> Result<(), Denial> {
-    match args.iter().find(|arg| FIND_FORBIDDEN.contains(arg)) {
-        Some(action) => Err(Denial::rule(format!(
-            "`find {action}` is not allowed: it runs commands, deletes or writes files. \
-             Forbidden: {}",
-            FIND_FORBIDDEN.join(", ")
-        ))),
-        None => Ok(()),
-    }
-}
-
-fn tail_rule(args: &[&str]) -> Result<(), Denial> {
-    for arg in args {
-        let follows = match long_name(arg) {
-            Some(name) => abbreviates(name, "--follow"),
-            // `-f`, `-F`, clusters such as `-fn`, and the obsolete `-5f` / `+5f` forms.
-            None => {
-                (arg.starts_with('-') || arg.starts_with('+'))
-                    && !arg.starts_with("--")
-                    && arg.contains(['f', 'F'])
-            }
-        };
-        if follows {
-            return Err(Denial::rule(format!(
-                "`tail {arg}` is not allowed: -f/-F/--follow never ends; use `tail -n N`"
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn mount_rule(args: &[&str]) -> Result<(), Denial> {
-    if args.is_empty() {
-        Ok(())
-    } else {
-        Err(Denial::rule(
-            "`mount` is allowed only without arguments (it then lists mounts); filter with \
-             `mount | grep ...`",
-        ))
-    }
-}
-
-fn sort_rule(args: &[&str]) -> Result<(), Denial> {
-    for arg in args {
-        let writes = match long_name(arg) {
-            Some(name) => abbreviates(name, "--output") || abbreviates(name, "--compress-program"),
-            None => short_cluster(arg).is_some_and(|letters| letters.contains('o')),
-        };
-        if writes {
-            return Err(Denial::rule(format!(
-                "`sort {arg}` is not allowed: -o/--output writes a file and --compress-program \
-                 runs a program"
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn uniq_rule(args: &[&str]) -> Result<(), Denial> {
-    let mut operands = 0;
-    let mut after_double_dash = false;
-    for arg in args {
-        if after_double_dash || *arg == "-" || !arg.starts_with('-') {
-            operands += 1;
-        } else if *arg == "--" {
-            after_double_dash = true;
-        }
-    }
-    if operands > 1 {
-        return Err(Denial::rule(
-            "`uniq` with two operands writes the second one; pass at most one file (and option \
-             values attached, e.g. `-f2`)",
-        ));
-    }
-    Ok(())
-}
-
-fn date_rule(args: &[&str]) -> Result<(), Denial> {
-    let setting = || {
-        Denial::rule("`date` may not set the clock: no -s/--set and no date operand (only +FORMAT)")
-    };
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        if *arg == "--" {
-            if rest.any(|operand| !operand.starts_with('+')) {
-                return Err(setting());
-            }
-            break;
-        }
-        if let Some(name) = long_name(arg) {
-            if abbreviates(name, "--set") {
-                return Err(setting());
-            }
-            if matches!(name, "--date" | "--file" | "--reference") && !arg.contains('=') {
-                rest.next();
-            }
-        } else if let Some(letters) = short_cluster(arg) {
-            for (index, letter) in letters.char_indices() {
-                match letter {
-                    's' => return Err(setting()),
-                    // These take a value: the rest of the cluster, or the next argument.
-                    'd' | 'f' | 'r' => {
-                        if index + 1 == letters.len() {
-                            rest.next();
-                        }
-                        break;
-                    }
-                    // `-I[FMT]`: an optional value in the rest of the cluster.
-                    'I' => break,
-                    _ => {}
-                }
-            }
-        } else if !arg.starts_with('+') {
-            return Err(setting());
-        }
-    }
-    Ok(())
-}
-
-const HOSTNAME_OPTIONS: &[&str] = &[
-    "-a",
-    "--alias",
-    "-A",
-    "--all-fqdns",
-    "-d",
-    "--domain",
-    "-f",
-    "--fqdn",
-    "--long",
-    "-i",
-    "--ip-address",
-    "-I",
-    "--all-ip-addresses",
-    "-s",
-    "--short",
-];
-
-fn hostname_rule(args: &[&str]) -> Result<(), Denial> {
-    match args.iter().find(|arg| !HOSTNAME_OPTIONS.contains(arg)) {
-        Some(arg) => Err(Denial::rule(format!(
-            "`hostname {arg}` is not allowed: hostname may only print (it sets the name given an \
-             operand); allowed options: {}",
-            HOSTNAME_OPTIONS.join(" ")
-        ))),
-        None => Ok(()),
-    }
-}
-
-fn ss_rule(args: &[&str]) -> Result<(), Denial> {
-    for arg in args {
-        let refused = match long_name(arg) {
-            Some(name) => ["--kill", "--diag", "--events"]
-                .iter()
-                .any(|option| abbreviates(name, option)),
-            None => short_cluster(arg).is_some_and(|letters| letters.contains(['K', 'D', 'E'])),
-        };
-        if refused {
-            return Err(Denial::rule(format!(
-                "`ss {arg}` is not allowed: -K/--kill closes sockets, -D/--diag writes a file and \
-                 -E/--events never ends"
-            )));
-        }
-    }
-    Ok(())
+    programs::check(program, args)
 }
 
 fn describe_compound(compound: &CompoundCommand) -> &'static str {
@@ -1456,8 +1137,16 @@ mod tests {
         ("ls > $X", "redirection to or from `$X`"),
         ("> /dev/null", "without a program"),
         // Per-program rules.
-        ("systemctl -t status restart nginx", "before the subcommand"),
-        ("systemctl -- restart nginx", "before the subcommand"),
+        // `-t` takes a value (`status`), so `restart` is the subcommand; the old rule refused any
+        // option before the subcommand, the option allowlist now knows which take values.
+        (
+            "systemctl -t status restart nginx",
+            "`systemctl restart` is not allowed",
+        ),
+        (
+            "systemctl -- restart nginx",
+            "`systemctl restart` is not allowed",
+        ),
         ("systemctl $VERB nginx", "plain literals"),
         (
             "systemctl re\\start nginx",
@@ -1495,10 +1184,8 @@ mod tests {
         ("tail +5f x", "`tail +5f`"),
         ("mount /dev/sda1 /mnt", "only without arguments"),
         ("sort -o /etc/passwd x", "`sort -o`"),
-        (
-            "sort --compress-program=sh x",
-            "`sort --compress-program=sh`",
-        ),
+        // Messages name the option as the program reads it (without its value).
+        ("sort --compress-program=sh x", "`sort --compress-program`"),
         ("uniq in out", "writes the second one"),
         ("date -s now", "may not set the clock"),
         ("date 010100002030", "may not set the clock"),
@@ -1506,7 +1193,13 @@ mod tests {
         ("hostname evil", "`hostname evil` is not allowed"),
         ("hostname -F /tmp/x", "`hostname -F` is not allowed"),
         ("ss -tK", "`ss -tK`"),
-        ("ss --diag=/tmp/x", "`ss --diag=/tmp/x`"),
+        ("ss --diag=/tmp/x", "`ss --diag`"),
+        // Finding 2: these were accepted; an expansion that does not start with a literal
+        // character other than `-` could expand into an option (a file named `--host=x`), and an
+        // unquoted `$X` may split into several words.
+        ("ls $HOME", "may split into several words"),
+        ("ls *.log", "must start with a literal character"),
+        ("ls \"${HOME}/x\"", "must start with a literal character"),
     ];
 
     /// Commands that must be accepted, with the programs reported.
@@ -1542,7 +1235,7 @@ mod tests {
         // More accepted forms.
         ("\"uptime\"", &["uptime"]),
         ("u\\ptime", &["uptime"]),
-        ("ls ~ $HOME \"${HOME}/x\" *.log", &["ls"]),
+        ("ls ~ ~/x ./*.log /var/log/*.log \"/home/$USER\"", &["ls"]),
         ("ps aux 2>&1 | head", &["ps", "head"]),
         ("ls >&2", &["ls"]),
         ("ls 2>&-", &["ls"]),
@@ -1697,6 +1390,8 @@ mod tests {
             format!("{}ls{}", "(".repeat(3000), ")".repeat(3000)),
             format!("{}true{}", "if ".repeat(500), "; then :; fi".repeat(500)),
             format!("ls {}", "\"$(".repeat(2000)),
+            // Found by the `commands` fuzz target: a stack overflow in the parser.
+            format!("ls {}", "$[".repeat(300)),
         ];
         for command in &deep {
             assert!(command.len() <= MAX_COMMAND_BYTES);
@@ -1726,6 +1421,7 @@ mod tests {
                 "; then :; fi".repeat(MAX_NESTING)
             ),
             format!("ls {}", "\"$(".repeat(MAX_NESTING)),
+            format!("ls {}", "$[".repeat(MAX_NESTING)),
         ];
         for command in &at_limit {
             let error = policy().check(command).unwrap_err();
@@ -1787,10 +1483,525 @@ mod tests {
         assert!(policy.check("curl x > /tmp/y").is_err());
     }
 
+    /// Every command is refused with `policy_denied` and a message containing its fragment.
+    fn assert_refused(policy: &CommandPolicy, cases: &[(&str, &str)]) {
+        let mut failures = Vec::new();
+        for (command, fragment) in cases {
+            match policy.check(command) {
+                Ok(checked) => failures.push(format!("`{command}` was accepted: {checked:?}")),
+                Err(error) if error.code() != "policy_denied" => {
+                    failures.push(format!("`{command}`: {} {error}", error.code()));
+                }
+                Err(error) if !error.to_string().contains(fragment) => {
+                    failures.push(format!("`{command}`: {error} lacks {fragment:?}"));
+                }
+                Err(_) => {}
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    fn assert_accepted(policy: &CommandPolicy, commands: &[&str]) {
+        let failures: Vec<String> = commands
+            .iter()
+            .filter_map(|command| {
+                policy
+                    .check(command)
+                    .err()
+                    .map(|error| format!("`{command}` was refused: {error}"))
+            })
+            .collect();
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn finding_02_remote_host_options_are_refused() {
+        assert_refused(
+            &policy(),
+            &[
+                (
+                    "systemctl status -H 127.0.0.1:2222",
+                    "`systemctl -H` is not allowed",
+                ),
+                ("systemctl -H x status", "`systemctl -H` is not allowed"),
+                (
+                    "systemctl --host=x list-units",
+                    "`systemctl --host` is not allowed",
+                ),
+                (
+                    "systemctl --host x list-units",
+                    "`systemctl --host` is not allowed",
+                ),
+                ("systemctl -M c status", "`systemctl -M` is not allowed"),
+                ("systemctl --machine=c status", "`systemctl --machine`"),
+                ("systemctl -aH x status", "option `-H`"),
+                ("systemctl --root=/x list-unit-files", "`systemctl --root`"),
+                ("docker -H tcp://x:2375 ps", "docker global options"),
+                ("docker --host=unix:///x ps", "docker global options"),
+                ("docker --context evil ps", "docker global options"),
+                ("docker -c evil ps", "docker global options"),
+                ("docker --config /tmp/x ps", "docker global options"),
+                ("docker --tlsverify ps", "docker global options"),
+                ("docker ps -H x", "`docker ps -H` is not allowed"),
+                ("docker logs --since 1h -H x web", "`docker logs -H`"),
+                (
+                    "journalctl --file=/tmp/x.journal",
+                    "`journalctl --file` is not allowed",
+                ),
+                ("journalctl --file /tmp/x.journal", "`journalctl --file`"),
+                ("journalctl -D /tmp", "`journalctl -D` is not allowed"),
+                ("journalctl --directory=/tmp", "`journalctl --directory`"),
+                ("journalctl --root=/x", "`journalctl --root`"),
+                ("journalctl --image=/x.img", "`journalctl --image`"),
+                ("journalctl -M c", "`journalctl -M`"),
+                ("ip -b /tmp/cmds", "`ip -b` is not allowed"),
+                ("ip -batch /tmp/cmds", "`ip -batch` is not allowed"),
+                ("ip -n ns addr", "`ip -n` is not allowed"),
+                ("ip -netns ns addr", "`ip -netns` is not allowed"),
+                ("ip -force addr", "`ip -force` is not allowed"),
+                ("ss -F /tmp/filter", "`ss -F` is not allowed"),
+                ("ss --filter=/tmp/filter", "`ss --filter`"),
+                ("ss -tN ns", "option `-N`"),
+            ],
+        );
+    }
+
+    #[test]
+    fn finding_02_unknown_options_are_refused_by_name() {
+        let error = policy().check("systemctl -X status").unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.starts_with("`systemctl -X` is not allowed"),
+            "{message}"
+        );
+        assert!(
+            message.contains("Allowed options of `systemctl`: -h -a"),
+            "{message}"
+        );
+        assert!(message.contains("--no-pager"), "{message}");
+        let message = policy()
+            .check("systemctl status -H x")
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("another host"), "{message}");
+        assert_refused(
+            &policy(),
+            &[
+                ("ls --bogus", "`ls --bogus` is not allowed"),
+                ("cat -Y x", "`cat -Y` is not allowed"),
+                ("head --follow x", "`head --follow` is not allowed"),
+                (
+                    "wc --files0-from=/tmp/list",
+                    "`wc --files0-from` is not allowed",
+                ),
+                ("du --files0-from=/tmp/list", "`du --files0-from`"),
+                ("du -X /tmp/patterns /", "`du -X`"),
+                ("sort --files0-from=/tmp/list", "`sort --files0-from`"),
+                ("sort -T /tmp x", "`sort -T`"),
+                ("sort --random-source=/tmp/x x", "`sort --random-source`"),
+                ("grep -f /tmp/patterns x", "`grep -f` is not allowed"),
+                ("grep --file=/tmp/patterns x", "`grep --file`"),
+                (
+                    "grep --exclude-from=/tmp/p -r x /var/log",
+                    "`grep --exclude-from`",
+                ),
+                ("grep -R x /var/log", "`grep -R`"),
+                ("tail --pid=1 x", "`tail --pid` is not allowed"),
+                ("tail --retry x", "`tail --retry`"),
+                ("tail -5f x", "`tail -5f`"),
+                ("journalctl --vacuum-size=1", "`journalctl --vacuum-size`"),
+                ("journalctl --flush", "`journalctl --flush`"),
+                ("journalctl -f", "`journalctl -f`"),
+                ("journalctl -n 5 -f", "`journalctl -f`"),
+                ("date -f /etc/shadow", "`date -f` is not allowed"),
+                ("date --file=/etc/shadow", "`date --file`"),
+                ("date -us now", "may not set the clock"),
+                ("free -s 1", "`free -s` is not allowed"),
+                ("df --sync", "`df --sync`"),
+                ("who --lookup", "`who --lookup`"),
+                ("last -d", "`last -d`"),
+                ("ss -r", "`ss -r`"),
+                ("ss -E", "`ss -E`"),
+                ("lsblk --sysroot=/x", "`lsblk --sysroot`"),
+                ("lscpu -s /x", "`lscpu -s`"),
+                ("uname --bogus", "`uname --bogus`"),
+                ("id -X", "`id -X`"),
+                ("pwd -x", "`pwd -x`"),
+                ("nproc x", "takes no operand"),
+                ("uptime x", "takes no operand"),
+                ("hostname -b", "`hostname -b`"),
+                ("stat --bogus x", "`stat --bogus`"),
+                ("cut --bogus x", "`cut --bogus`"),
+                ("uniq -x", "`uniq -x`"),
+                ("w --bogus", "`w --bogus`"),
+                ("whoami -x", "`whoami -x`"),
+                ("find / -fls /tmp/x", "`find -fls`"),
+                ("find / -fprintf /tmp/x %p", "`find -fprintf`"),
+                ("find / -files0-from /tmp/x", "`find -files0-from`"),
+                ("find / -name x -execdir id ;", "`find -execdir`"),
+                ("find / -D exec", "`find -D` is not allowed"),
+                ("find / -bogus", "`find -bogus` is not allowed"),
+                ("docker images --bogus", "`docker images --bogus`"),
+                ("docker stats --no-stream=false", "needs `--no-stream`"),
+                ("docker logs -tf web", "`docker logs -f/--follow`"),
+                ("docker ps --all=yes", "takes no value"),
+            ],
+        );
+    }
+
+    #[test]
+    fn finding_02_getopt_abbreviations_are_refused() {
+        // getopt_long reads any unambiguous prefix (`--ho` is `--host`); only exact names pass.
+        assert_refused(
+            &policy(),
+            &[
+                ("systemctl --ho=x status", "`systemctl --ho` is not allowed"),
+                (
+                    "systemctl --mach=x status",
+                    "`systemctl --mach` is not allowed",
+                ),
+                ("systemctl status --hos x", "`systemctl --hos`"),
+                ("journalctl --fil=/tmp/x", "`journalctl --fil`"),
+                ("journalctl --dir=/tmp", "`journalctl --dir`"),
+                ("journalctl --vac=1", "`journalctl --vac`"),
+                ("tail --fol x", "`tail --fol`"),
+                ("tail --pi=1 x", "`tail --pi`"),
+                ("sort --out=/tmp/x", "`sort --out`"),
+                ("sort --compress=sh", "`sort --compress`"),
+                ("grep --fi=/tmp/p x", "`grep --fi`"),
+                ("date --se=now", "`date --se`"),
+                ("ss --ki", "`ss --ki`"),
+                ("ip -bat /tmp/x", "`ip -bat`"),
+            ],
+        );
+    }
+
+    #[test]
+    fn finding_02_options_after_operands_are_checked() {
+        assert_refused(
+            &policy(),
+            &[
+                ("systemctl status x -H y", "`systemctl -H`"),
+                ("systemctl status nginx --host=y", "`systemctl --host`"),
+                ("systemctl list-units --no-pager -M c", "`systemctl -M`"),
+                ("journalctl -u nginx --file /tmp/x", "`journalctl --file`"),
+                ("tail x -f", "`tail -f`"),
+                ("grep x /var/log/syslog -f /tmp/p", "`grep -f`"),
+                ("sort x -o /etc/passwd", "`sort -o`"),
+                ("docker logs web --follow", "`docker logs -f/--follow`"),
+                ("find / -name x -delete", "`find -delete`"),
+            ],
+        );
+    }
+
+    #[test]
+    fn finding_02_non_literal_arguments_that_could_be_options() {
+        assert_refused(
+            &policy(),
+            &[
+                // A glob or expansion whose first character is not literal could expand into an
+                // option (a file named `--host=x`).
+                ("systemctl status *", "plain literals"),
+                ("systemctl status $X", "plain literals"),
+                ("ls $X", "may split into several words"),
+                ("ls \"$X\"", "must start with a literal character"),
+                ("ls *", "must start with a literal character"),
+                ("cat ?x", "must start with a literal character"),
+                ("cat [-]x", "must start with a literal character"),
+                ("cat {-H,x}", "must start with a literal character"),
+                ("grep -e $X f", "may split into several words"),
+                ("tail -n \"$N\" f", "must start with a literal character"),
+                ("cat \"\"*", "must start with a literal character"),
+                ("cat ''$X", "may split"),
+                ("cat -\"$X\"", "must start with a literal character"),
+                // An unquoted `$X` after a literal start may still split (`a$IFS-H`).
+                ("cat a$IFS--help", "may split into several words"),
+                ("find / -name *.log", "must start with a literal character"),
+                ("find $X -name x", "may split"),
+                ("journalctl -u $UNIT", "plain literals"),
+                ("docker logs $C", "plain literals"),
+                ("ps -p $PPID", "plain literals"),
+                ("uniq ./a*", "plain literals"),
+                ("date +$X", "plain literals"),
+                // `$_` repeats the previous command's last argument.
+                ("echo --host=x; ls \"a$_\"", "`$_`"),
+                ("ls \"./${_}\"", "`$_`"),
+                ("ls \"./$BASH_COMMAND\"", "`$BASH_COMMAND`"),
+            ],
+        );
+        assert_accepted(
+            &policy(),
+            &[
+                "ls /var/log/*.log",
+                "ls ./x*",
+                "ls ~ ~/logs",
+                "cat \"/home/$USER/notes\"",
+                "ls -- *",
+                "cat -- $X",
+                "grep -r x -- /var/log",
+                "du -sh /var/* /srv/{a,b}",
+                "wc -l /var/log/*.log",
+                "head -n 5 /etc/*.conf",
+                "find /var/log -name '*.gz' -size +1M",
+                "echo $HOME \"$USER\" *",
+            ],
+        );
+    }
+
+    #[test]
+    fn finding_02_option_values_are_not_mistaken_for_options() {
+        assert_accepted(
+            &policy(),
+            &[
+                "grep -e -H file",
+                "grep -e --file=x file",
+                "grep -A 3 -B2 -C1 error /var/log/syslog",
+                "grep -3 error /var/log/syslog",
+                "tail -n -5 file",
+                "tail -c +100 file",
+                "tail -5 file",
+                "head -c -100 file",
+                "head -20 file",
+                "cut -d - -f 2 file",
+                "sort -t - -k 2 file",
+                "journalctl -b -1 -n 20 --no-pager",
+                "journalctl -n all -u ssh",
+                "journalctl --lines=100 -p err",
+                "journalctl -b",
+                "find / -perm -4000 -user root",
+                "find . -newermt 2024-01-01 -mtime -7 -printf '%p\\n'",
+                "find -L /srv -maxdepth 2 -type d \\( -name a -o -name b \\) -prune",
+                "systemctl show -p MainPID nginx",
+                "systemctl list-units -t service --state=running",
+                "systemctl -al list-units",
+                "docker ps -aq --format '{{.Names}}' -f status=running",
+                "docker logs -n 20 -t web",
+                "docker stats --no-stream=true",
+                "docker images --digests",
+                "ss -tulpn state listening",
+                "ss -f inet -A tcp",
+                "ip -f inet addr",
+                "ip -s -d link show dev eth0",
+                "date -d '2 days ago' +%F",
+                "date -Iseconds",
+                "date --iso-8601=seconds",
+                "date -r /etc/hosts",
+                "df -hT -x tmpfs",
+                "du -h --max-depth=1 /var",
+                "ls -la --color=never --time-style=long-iso /etc",
+                "stat -c '%U %a' /etc/passwd",
+                "wc -lc /etc/passwd",
+                "uniq -c -f 2",
+                "free -h",
+                "uptime -p",
+                "uname -srm",
+                "id -un",
+                "who -b",
+                "w -h",
+                "last -10",
+                "last -n 5 -F",
+                "lsblk -f -o NAME,SIZE",
+                "lscpu -e",
+                "nproc --all",
+                "hostname -I",
+                "pwd -P",
+                "mount",
+                "echo -n -e x -Z --whatever",
+            ],
+        );
+    }
+
+    #[test]
+    fn finding_02_ps_never_shows_environments() {
+        // ps re-reads every option BSD-style after any error, where `e` prints environments:
+        // `ps -ex` printed every environment in the review's reproduction.
+        assert_refused(
+            &policy(),
+            &[
+                ("ps e", "environment"),
+                ("ps eww -o args -p 1", "environment"),
+                ("ps auxe", "environment"),
+                ("ps -ex", "environment"),
+                ("ps -e", "environment"),
+                ("ps -ef", "environment"),
+                ("ps -eaux", "environment"),
+                ("ps -x -C sleep", "environment"),
+                ("ps -u deploy", "environment"),
+                ("ps --bogus", "`ps --bogus` is not allowed"),
+            ],
+        );
+        assert_accepted(
+            &policy(),
+            &[
+                "ps aux",
+                "ps -Af",
+                "ps -Ao pid,user,etime,args --sort=-pcpu",
+                "ps -o pid,ppid,user,args -p 1",
+                "ps axjf",
+                "ps -u root",
+                "ps --user deploy --forest",
+                "ps -C nginx",
+                "ps 1",
+            ],
+        );
+    }
+
+    #[test]
+    fn finding_02_recursive_grep_stays_out_of_proc() {
+        assert_refused(
+            &policy(),
+            &[
+                ("grep -r x /proc", "`grep -r` over `/proc`"),
+                ("grep -r x /", "`grep -r` over `/`"),
+                ("grep -rl x //proc/./1", "`grep -r` over"),
+                ("grep -r x /var/../proc", "`grep -r` over"),
+                ("grep -r x .", "`grep -r` over `.`"),
+                ("grep -r x", "without a directory"),
+                ("grep -d recurse x /", "`grep -r` over `/`"),
+                ("grep --directories=recurse x /proc", "`grep -r` over"),
+                ("grep --recursive x /var/*", "`grep -r` over"),
+                ("grep -r -e x /", "`grep -r` over `/`"),
+                ("grep -r x /dev/fd/..", "`grep -r` over"),
+                ("grep -r x /var/log/..", "`grep -r` over"),
+            ],
+        );
+        assert_accepted(
+            &policy(),
+            &[
+                "grep -r error /var/log/nginx",
+                "grep -rn --include='*.conf' listen /etc/nginx",
+                "grep -ri -e x /srv /etc",
+            ],
+        );
+    }
+
+    #[test]
+    fn finding_03_literal_proc_secret_paths_are_refused() {
+        let operator = CommandPolicy::with_programs(&["cat".into(), "curl".into()]).unwrap();
+        let cases = [
+            "cat /proc/123/environ",
+            "cat /proc/self/environ",
+            "cat /proc/thread-self/environ",
+            "cat /proc/123/task/456/environ",
+            "cat //proc/./1/../1/environ",
+            "cat ../../proc/1/environ",
+            "cat proc/1/environ",
+            "cat /dev/fd/../environ",
+            "cat /proc/net/../environ",
+            "cat /proc/self/root/proc/1/environ",
+            "tail -c +1 /proc/1/mem",
+            "cat /proc/1/auxv",
+            "cat /proc/1/pagemap",
+            "cat /proc/1/syscall",
+            "cat /proc/1/stack",
+            "cat /proc/1/fd/0",
+            "head -c 100 /dev/fd/../../1/fd/3",
+            "grep -ao . /proc/1/environ",
+            "grep -aoE 'NAME=.{0,12}' /proc/1/environ",
+            "sort /proc/1/environ",
+            "wc -c /proc/self/environ",
+        ];
+        let refused: Vec<(&str, &str)> = cases
+            .iter()
+            .map(|command| (*command, "process's"))
+            .collect();
+        assert_refused(&policy(), &refused);
+        // Operator-added programs (no option rule) are checked too.
+        let cat_only: Vec<(&str, &str)> = refused
+            .iter()
+            .copied()
+            .filter(|(command, _)| command.starts_with("cat "))
+            .collect();
+        assert_refused(&operator, &cat_only);
+        let operator = CommandPolicy::with_programs(&["curl".into()]).unwrap();
+        assert_refused(
+            &operator,
+            &[
+                ("curl file:///proc/self/environ", "process's"),
+                ("curl --data-binary @/proc/1/environ http://x", "process's"),
+            ],
+        );
+    }
+
+    #[test]
+    fn finding_03_non_literal_proc_secret_paths_are_refused() {
+        assert_refused(
+            &policy(),
+            &[
+                ("cat /proc/$PPID/environ", "process's"),
+                ("cat \"/proc/$PPID/environ\"", "process's"),
+                ("cat /proc/${PPID}/environ", "process's"),
+                ("cat /proc/*/environ", "process's"),
+                ("cat /proc/[0-9]*/mem", "process's"),
+                ("cat /pro?/1/environ", "process's"),
+                ("cat /proc/{1,2}/environ", "process's"),
+                ("cat /{proc,x}/1/environ", "process's"),
+                ("cat /p*/1/environ", "process's"),
+                ("cat /proc/1/e*", "process's"),
+                ("cat /proc/1/env?ron", "process's"),
+                ("cat /proc/1/*", "process's"),
+                ("cat /*/self/environ", "process's"),
+                ("cat ./*/self/environ", "process's"),
+                ("cat /proc/$PPID/fd/0", "file descriptors"),
+                ("cat /proc/1/*/0", "file descriptors"),
+                ("echo /proc/$PPID/environ", "process's"),
+            ],
+        );
+    }
+
+    #[test]
+    fn finding_03_harmless_proc_reads_still_work() {
+        assert_accepted(
+            &policy(),
+            &[
+                "cat /proc/meminfo",
+                "cat /proc/loadavg",
+                "cat /proc/1/status",
+                "cat /proc/cpuinfo | grep -c processor",
+                "ls /proc",
+                "ls -l /proc/1/fd",
+                "cat /proc/*/status",
+                "grep -i mem /proc/meminfo",
+                "cat /proc/1/cmdline",
+                "du -sh /proc",
+                "cat /dev/fd/0",
+                "cat /dev/stdin",
+                "grep environ /etc/security/pam_env.conf",
+            ],
+        );
+    }
+
+    #[test]
+    fn finding_03_working_directories_in_proc_are_refused() {
+        for cwd in [
+            "/proc",
+            "/proc/self",
+            "/proc/1/task/1",
+            "/dev/fd",
+            "/tmp/../proc/1",
+        ] {
+            let error = check_working_directory(cwd).unwrap_err();
+            assert_eq!(error.code(), "policy_denied", "{cwd}");
+        }
+        for cwd in ["/", "/tmp", "/home/deploy", "/var/log", "/srv/processes"] {
+            assert!(check_working_directory(cwd).is_ok(), "{cwd}");
+        }
+    }
+
     #[test]
     fn rule_summary_names_every_ruled_program() {
-        for (program, _) in rule_summary() {
+        let summarized: Vec<&str> = rule_summary()
+            .iter()
+            .flat_map(|(programs, _)| programs.split(", "))
+            .collect();
+        for program in &summarized {
             assert!(DEFAULT_PROGRAMS.contains(program), "{program}");
+        }
+        // Every default program has an option allowlist, and the summary mentions it.
+        let ruled: Vec<&str> = programs::ruled_programs().collect();
+        for program in DEFAULT_PROGRAMS {
+            assert!(ruled.contains(program), "{program} has no rule");
+            assert!(summarized.contains(program), "{program} is not summarized");
         }
     }
 }

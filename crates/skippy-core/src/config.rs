@@ -34,6 +34,7 @@ pub struct RawConfig {
     pub audit: RawAudit,
     pub files: RawFiles,
     pub logs: RawLogs,
+    pub exec: RawExec,
     /// Remote hosts by name.
     pub hosts: BTreeMap<String, RawHost>,
 }
@@ -115,6 +116,79 @@ pub struct RawLogs {
     pub aliases: BTreeMap<String, PathBuf>,
 }
 
+/// Default `exec.max_memory_mb`.
+pub const DEFAULT_MAX_MEMORY_MB: u64 = 512;
+/// Lowest accepted `exec.max_memory_mb` other than 0: below this, `sh` itself cannot start.
+pub const MIN_MAX_MEMORY_MB: u64 = 16;
+/// Highest accepted `exec.max_memory_mb` (16 TiB), so that the value in KiB cannot overflow.
+pub const MAX_MAX_MEMORY_MB: u64 = 16 * 1024 * 1024;
+
+/// `[exec]`: resource limits of the commands Skippy runs for `run_remote_command`, locally and on
+/// remote hosts.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawExec {
+    /// Address-space limit of each command process, in MiB (`ulimit -v`); 0 = no limit.
+    pub max_memory_mb: u64,
+    /// CPU-time limit of each command process, in seconds (`ulimit -t`). Default: the command's
+    /// time limit, rounded up; 0 = no limit.
+    pub max_cpu_secs: Option<u64>,
+}
+
+impl Default for RawExec {
+    fn default() -> Self {
+        Self {
+            max_memory_mb: DEFAULT_MAX_MEMORY_MB,
+            max_cpu_secs: None,
+        }
+    }
+}
+
+/// Command resource limits, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecSettings {
+    /// MiB of address space per process; None = no limit.
+    pub max_memory_mb: Option<u64>,
+    /// CPU seconds per process: `Fixed(0)` = no limit, `Timeout` = the command's time limit.
+    pub max_cpu_secs: CpuLimit,
+}
+
+/// How the CPU-time limit of a command is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuLimit {
+    /// The command's own time limit, rounded up to whole seconds.
+    Timeout,
+    /// A fixed number of seconds; 0 = no limit.
+    Fixed(u64),
+}
+
+impl Default for ExecSettings {
+    fn default() -> Self {
+        Self {
+            max_memory_mb: Some(DEFAULT_MAX_MEMORY_MB),
+            max_cpu_secs: CpuLimit::Timeout,
+        }
+    }
+}
+
+impl ExecSettings {
+    fn from_raw(raw: &RawExec) -> Result<Self, ConfigError> {
+        let max_memory_mb = match raw.max_memory_mb {
+            0 => None,
+            mb if !(MIN_MAX_MEMORY_MB..=MAX_MAX_MEMORY_MB).contains(&mb) => {
+                return Err(ConfigError::Invalid(format!(
+                    "exec.max_memory_mb = {mb} is out of range: use 0 (no limit) or {MIN_MAX_MEMORY_MB} to {MAX_MAX_MEMORY_MB}"
+                )));
+            }
+            mb => Some(mb),
+        };
+        Ok(Self {
+            max_memory_mb,
+            max_cpu_secs: raw.max_cpu_secs.map_or(CpuLimit::Timeout, CpuLimit::Fixed),
+        })
+    }
+}
+
 /// A configuration problem, reported before the server starts.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -179,6 +253,8 @@ pub struct Config {
     pub audit_path: Option<PathBuf>,
     pub files: PathPolicy,
     pub logs: LogSettings,
+    /// Resource limits of commands run for `run_remote_command`.
+    pub exec: ExecSettings,
     /// Remote hosts by name (`local` is built in and not listed here).
     pub hosts: BTreeMap<String, HostConfig>,
     pub secrets: Secrets,
@@ -354,6 +430,7 @@ pub fn validate(
         }
     }
 
+    let exec = ExecSettings::from_raw(&raw.exec)?;
     let mut warnings = Vec::new();
     let cwd = env.current_dir();
     let default_roots = || cwd.clone().into_iter().collect::<Vec<_>>();
@@ -458,6 +535,7 @@ pub fn validate(
             policy: PathPolicy::new(log_roots, Vec::new(), "log paths"),
             aliases: raw.logs.aliases.clone(),
         },
+        exec,
         hosts,
         secrets,
         warnings,
@@ -619,6 +697,28 @@ mod tests {
         let config = validate(raw, ConfigSource::Defaults, &FixedEnv::new(dir.path())).unwrap();
         assert!(config.files.read_roots().is_empty());
         assert_eq!(config.warnings[0].key, "files.read_roots");
+    }
+
+    #[test]
+    fn finding_05_exec_limits_default_and_validate() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::defaults_for(dir.path()).unwrap();
+        assert_eq!(config.exec.max_memory_mb, Some(DEFAULT_MAX_MEMORY_MB));
+        assert_eq!(config.exec.max_cpu_secs, CpuLimit::Timeout);
+        let raw = parse(
+            "[exec]\nmax_memory_mb = 0\nmax_cpu_secs = 7\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        let config = validate(raw, ConfigSource::Defaults, &FixedEnv::new(dir.path())).unwrap();
+        assert_eq!(config.exec.max_memory_mb, None);
+        assert_eq!(config.exec.max_cpu_secs, CpuLimit::Fixed(7));
+        for bad in ["max_memory_mb = 8", "max_memory_mb = 999999999999"] {
+            let raw = parse(&format!("[exec]\n{bad}\n"), Path::new("x")).unwrap();
+            let error =
+                validate(raw, ConfigSource::Defaults, &FixedEnv::new(dir.path())).unwrap_err();
+            assert!(error.to_string().contains("exec.max_memory_mb"), "{error}");
+        }
     }
 
     #[test]

@@ -52,7 +52,8 @@ pub struct RawHost {
     pub exec_policy: Option<ExecPolicy>,
     /// Programs allowed in allowlist mode (default: read-only inspection programs).
     pub allowed_programs: Option<Vec<String>>,
-    /// Remote directories file transfers may use (default: the remote user's home).
+    /// Remote directories file transfers may use. No default: without it, upload_file and
+    /// download_file are refused on this host.
     pub remote_roots: Option<Vec<String>>,
     /// Remote log files and directories the log tools may read (default `/var/log`).
     pub log_paths: Option<Vec<String>>,
@@ -120,7 +121,8 @@ pub struct HostConfig {
     pub idle_close: Duration,
     pub exec_policy: ExecPolicy,
     pub allowed_programs: Option<Vec<String>>,
-    /// Empty means "the remote user's home", resolved on connection.
+    /// Remote directories file transfers may use (`~` is the remote user's home). Empty means
+    /// none: transfers are refused, never defaulted to the home (which holds `~/.ssh`).
     pub remote_roots: Vec<String>,
     pub log_paths: Vec<String>,
 }
@@ -209,6 +211,16 @@ pub fn validate_hosts(
                 key("max_sessions")
             )));
         }
+        let remote_roots = host.remote_roots.clone().unwrap_or_default();
+        if let Some(bad) = remote_roots
+            .iter()
+            .find(|root| root.trim().is_empty() || root.contains('\0'))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "{} has an invalid entry {bad:?}: give absolute remote directories (or `~/dir`)",
+                key("remote_roots")
+            )));
+        }
         hosts.insert(
             name.clone(),
             HostConfig {
@@ -231,7 +243,7 @@ pub fn validate_hosts(
                 idle_close: Duration::from_secs(host.idle_close_secs.unwrap_or(300).max(1)),
                 exec_policy: host.exec_policy.unwrap_or(ExecPolicy::Allowlist),
                 allowed_programs: host.allowed_programs.clone(),
-                remote_roots: host.remote_roots.clone().unwrap_or_default(),
+                remote_roots,
                 log_paths: host
                     .log_paths
                     .clone()
@@ -373,5 +385,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(hosts["a"].auth, vec![HostAuth::Agent]);
+    }
+
+    #[test]
+    fn finding_01_remote_roots_have_no_default() {
+        let env = FixedEnv::new(std::path::Path::new("/")).with("HOME", "/home/dave");
+        let mut secrets = Secrets::new();
+        let hosts = validate_hosts(
+            &raw("[hosts.a]\naddress = \"a\"\n[hosts.b]\naddress = \"b\"\nremote_roots = [\"/srv/drop\"]\n"),
+            &env,
+            None,
+            &mut secrets,
+        )
+        .unwrap();
+        assert!(hosts["a"].remote_roots.is_empty());
+        assert_eq!(hosts["b"].remote_roots, ["/srv/drop"]);
+        let error = validate_hosts(
+            &raw("[hosts.a]\naddress = \"a\"\nremote_roots = [\" \"]\n"),
+            &env,
+            None,
+            &mut secrets,
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("hosts.a.remote_roots"),
+            "{error}"
+        );
     }
 }

@@ -11,8 +11,11 @@ pub mod error;
 pub mod hosts;
 pub mod limits;
 pub mod paths;
+pub mod patterns;
 pub mod process;
 pub mod redact;
+pub mod safe_fs;
+pub mod sensitive;
 pub mod time;
 pub mod tool;
 

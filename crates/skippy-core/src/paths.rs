@@ -5,6 +5,11 @@
 //! whose names merely start with a root's name cannot escape. A path that does not exist yet is
 //! resolved through its deepest existing ancestor, and its non-existent tail may not contain `..`.
 //! The result is an [`AllowedPath`], a proof type: file tools accept nothing else.
+//!
+//! A check by path is only the first line: a link or directory can be swapped in after it, so every
+//! open goes through [`crate::safe_fs`], which opens beneath a root and checks the opened
+//! descriptor's real path with [`PathPolicy::check_resolved`]. Both refuse Skippy's own `/proc`
+//! entries and every process's secret files there ([`proc_refusal`]).
 
 use std::fmt;
 use std::io;
@@ -134,34 +139,65 @@ impl PathPolicy {
     /// Check an absolute path (already expanded).
     pub fn check_path(&self, path: &Path, access: Access) -> Result<AllowedPath, ToolError> {
         let (resolved, exists) = resolve(path)?;
-        if self
-            .roots_for(access)
-            .any(|root| resolved.starts_with(root))
-        {
+        if let Some(refusal) = proc_refusal(&resolved) {
+            return Err(refusal);
+        }
+        if self.contains(&resolved, access) {
             return Ok(AllowedPath {
                 path: resolved,
                 exists,
                 access,
             });
         }
+        Err(self.outside(path, &resolved, access))
+    }
+
+    /// Check a path that is already resolved (no symbolic links, no `..`), such as the real path
+    /// of an opened descriptor: the same rules as [`PathPolicy::check_path`], without touching
+    /// the filesystem.
+    pub fn check_resolved(&self, resolved: &Path, access: Access) -> Result<(), ToolError> {
+        if let Some(refusal) = proc_refusal(resolved) {
+            return Err(refusal);
+        }
+        if self.contains(resolved, access) {
+            return Ok(());
+        }
+        Err(self.outside(resolved, resolved, access))
+    }
+
+    /// The deepest root allowing `access` that holds the resolved path: the directory that
+    /// race-safe opens resolve beneath (see [`crate::safe_fs`]).
+    pub fn root_containing(&self, resolved: &Path, access: Access) -> Option<&Path> {
+        self.roots_for(access)
+            .filter(|root| resolved.starts_with(root))
+            .max_by_key(|root| root.components().count())
+            .map(PathBuf::as_path)
+    }
+
+    fn contains(&self, resolved: &Path, access: Access) -> bool {
+        self.roots_for(access)
+            .any(|root| resolved.starts_with(root))
+    }
+
+    fn outside(&self, path: &Path, resolved: &Path, access: Access) -> ToolError {
         if access == Access::Write
             && self
                 .read_roots
                 .iter()
                 .any(|root| resolved.starts_with(root))
         {
-            return Err(ToolError::denied(format!(
+            return ToolError::denied(format!(
                 "`{}` is under a read-only root; writes are allowed only under {}",
                 path.display(),
                 self.describe_roots(Access::Write)
-            )));
+            ));
         }
-        Err(ToolError::denied(format!(
+        ToolError::denied(format!(
             "`{}` is outside the allowed {}: {}. Use a path under one of them, or ask the operator to add a root",
             path.display(),
             self.label,
             self.describe_roots(access)
-        )))
+        ))
     }
 
     fn describe_roots(&self, access: Access) -> String {
@@ -203,6 +239,69 @@ pub fn expand_home(raw: &str) -> PathBuf {
         return PathBuf::from(home).join(rest);
     }
     PathBuf::from(raw)
+}
+
+/// Files under `/proc/<pid>/` (and `/proc/<pid>/task/<tid>/`) of ANY process that hold its
+/// secrets or open its memory. The same list as the command checks (`commands::proc`): `cmdline`
+/// stays readable because `ps` shows every command line anyway and Skippy keeps none in its own.
+const PROC_SECRET_FILES: &[&str] = &["environ", "mem", "pagemap", "auxv", "syscall", "stack"];
+
+/// Directories of links to a process's open or mapped files: listing them is harmless, opening an
+/// entry reaches the file (or pipe) behind it.
+const PROC_LINK_DIRECTORIES: &[&str] = &["fd", "map_files"];
+
+/// Why a resolved path is refused because it reaches into process information (finding 3 of
+/// issue 6): Skippy's own entries (`/proc/self`, `/proc/thread-self`, `/proc/<skippy pid>`, and
+/// `/proc/<tid>` of any of its threads, which works though it is not listed) are refused whole,
+/// because Skippy's environment holds the operator's secrets; for every other process, the files
+/// in [`PROC_SECRET_FILES`]. The rest of `/proc` (`/proc/meminfo`, `/proc/<pid>/status`) stays
+/// readable when a read root covers it. Applied to canonical paths and again to the real path of
+/// every opened descriptor.
+pub fn proc_refusal(resolved: &Path) -> Option<ToolError> {
+    let Ok(rest) = resolved.strip_prefix("/proc") else {
+        return None;
+    };
+    let mut parts = rest.iter().map(|part| part.to_string_lossy());
+    let process = parts.next()?;
+    let own = || {
+        ToolError::denied(format!(
+            "`{}` is Skippy's own process information, which holds its secrets; Skippy never reads it",
+            resolved.display()
+        ))
+    };
+    if process == "self" || process == "thread-self" {
+        return Some(own());
+    }
+    if !process.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    if is_own_task(&process) {
+        return Some(own());
+    }
+    let mut file = parts.next();
+    if file.as_deref() == Some("task") {
+        // /proc/<pid>/task/<tid>/<file>: the same files, one level down.
+        parts.next();
+        file = parts.next();
+    }
+    let file = file?;
+    let through_link = PROC_LINK_DIRECTORIES.contains(&file.as_ref()) && parts.next().is_some();
+    (PROC_SECRET_FILES.contains(&file.as_ref()) || through_link).then(|| {
+        ToolError::denied(format!(
+            "`{}` holds a process's secrets (environment, memory or open files); Skippy does not \
+             read these files for any process. Use list_processes for process details",
+            resolved.display()
+        ))
+    })
+}
+
+/// Whether the numeric `/proc` entry `id` is this process or one of its threads. A thread id
+/// is listed under `/proc/self/task/` only for this process's own threads.
+fn is_own_task(id: &str) -> bool {
+    if id == std::process::id().to_string() {
+        return true;
+    }
+    Path::new("/proc/self/task").join(id).exists()
 }
 
 /// Canonicalize `path`; for a path that does not exist, canonicalize its deepest existing ancestor
@@ -403,6 +502,56 @@ mod tests {
             .check(secret.to_str().unwrap(), Access::Write)
             .unwrap_err();
         assert!(error.to_string().contains("read-only root"), "{error}");
+    }
+
+    #[test]
+    fn finding_03_proc_secrets_are_refused_by_path() {
+        let policy = PathPolicy::new(vec![PathBuf::from("/proc")], vec![], "file roots");
+        let pid = std::process::id();
+        for path in [
+            "/proc/self/environ".to_string(),
+            "/proc/self".to_string(),
+            "/proc/thread-self/status".to_string(),
+            format!("/proc/{pid}/environ"),
+            format!("/proc/{pid}/cmdline"),
+            format!("/proc/{pid}"),
+            "/proc/1/environ".to_string(),
+            "/proc/1/task/1/mem".to_string(),
+            "/proc/self/../self/environ".to_string(),
+        ] {
+            assert_eq!(
+                code(policy.check(&path, Access::Read)),
+                "policy_denied",
+                "{path}"
+            );
+        }
+        for path in [
+            "/proc",
+            "/proc/meminfo",
+            "/proc/1/status",
+            "/proc/1/cmdline",
+        ] {
+            assert_eq!(code(policy.check(path, Access::Read)), "ok", "{path}");
+        }
+        // Canonicalizing resolves a descriptor link, so the rule is shown on the resolved form.
+        assert!(proc_refusal(Path::new("/proc/1/fd/0")).is_some());
+        assert!(proc_refusal(Path::new("/proc/1/fd")).is_none());
+        assert!(proc_refusal(Path::new("/srv/proc/self/environ")).is_none());
+        assert!(
+            policy
+                .check_resolved(Path::new("/proc/self/environ"), Access::Read)
+                .is_err()
+        );
+        assert!(
+            policy
+                .check_resolved(Path::new("/etc/passwd"), Access::Read)
+                .is_err()
+        );
+        assert!(
+            policy
+                .check_resolved(Path::new("/proc/meminfo"), Access::Read)
+                .is_ok()
+        );
     }
 
     #[test]

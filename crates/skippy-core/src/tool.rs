@@ -162,7 +162,17 @@ impl ToolCtx {
                 "Skippy is in read-only mode; writes are disabled",
             ));
         }
-        self.config.files.check(raw, Access::Write)
+        let path = self.config.files.check(raw, Access::Write)?;
+        // Whatever the roots say: never a file the host executes or that configures auth or SSH.
+        // The path as given counts too: a `~/.ssh` that is a link elsewhere is still what sshd reads.
+        let given = crate::paths::expand_home(raw);
+        let given = match self.config.files.write_roots().first() {
+            Some(base) if given.is_relative() => base.join(given),
+            _ => given,
+        };
+        crate::sensitive::refuse_sensitive_write(&given)?;
+        crate::sensitive::refuse_local_write(path.as_path())?;
+        Ok(path)
     }
 
     /// Resolve a log path or alias against the log allowlist.

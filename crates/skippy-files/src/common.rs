@@ -1,16 +1,17 @@
 //! Helpers shared by the file tools: entry kinds, JSON size accounting, display paths, hashing,
-//! atomic replacement and a per-thread collector for parallel walks.
+//! race-safe opening and a per-thread collector for parallel walks. Every open, create and
+//! replace goes through `skippy_core::safe_fs`; nothing here opens a file by path.
 
 use std::fs::{File, Metadata};
-use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use skippy_core::{ToolError, ToolResult, check_cancelled};
+use skippy_core::safe_fs;
+use skippy_core::{Access, AllowedPath, PathPolicy, ToolError, ToolResult, check_cancelled};
 use tokio_util::sync::CancellationToken;
 
 /// Read buffer for hashing and streaming: large enough that syscalls are not the cost.
@@ -86,9 +87,14 @@ pub(crate) fn display_join(raw: &str, relative: &Path) -> String {
     format!("{raw}{separator}{relative}")
 }
 
-/// Stream a file through SHA-256, polling cancellation between blocks.
-pub(crate) fn sha256_file(path: &Path, cancel: &CancellationToken) -> ToolResult<String> {
-    let (mut file, _) = open_regular(path)?;
+/// Stream a regular file through SHA-256, polling cancellation between blocks. The file is
+/// opened race-safely ([`safe_fs`]): `path` may come from a walk, not only from a check.
+pub(crate) fn sha256_file(
+    policy: &PathPolicy,
+    path: &Path,
+    cancel: &CancellationToken,
+) -> ToolResult<String> {
+    let mut file = safe_fs::open_read_found(policy, path, Access::Read)?;
     let mut hasher = Sha256::new();
     hash_reader(&mut file, &mut hasher, path, cancel, u64::MAX)?;
     Ok(hex::encode(hasher.finalize()))
@@ -125,13 +131,9 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Modification time of `metadata` as RFC 3339, when the platform reports one.
-pub(crate) fn modified(metadata: &Metadata) -> Option<String> {
-    metadata.modified().ok().map(skippy_core::time::rfc3339)
-}
-
 /// Permission bits a new file gets: 0666 minus the process umask. The umask is read from
 /// `/proc/self/status` because `umask(2)` can only be read by setting it, which races other threads.
+#[cfg(test)]
 pub(crate) fn new_file_mode() -> u32 {
     let umask = std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -145,78 +147,29 @@ pub(crate) fn new_file_mode() -> u32 {
     0o666 & !umask
 }
 
-/// Open a regular file for reading. `O_NONBLOCK` keeps a FIFO from blocking the open; the kind is
-/// then checked on the opened descriptor, so nothing can be swapped in between.
-pub(crate) fn open_regular(path: &Path) -> ToolResult<(File, Metadata)> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|error| ToolError::io(path, &error))?;
+/// Open a checked regular file for reading, race-safely (see [`safe_fs`]: beneath its root, no
+/// link followed, `O_NONBLOCK` so a FIFO swapped in cannot block, type and real path verified on
+/// the descriptor), with its metadata.
+pub(crate) fn open_regular(
+    policy: &PathPolicy,
+    path: &AllowedPath,
+) -> ToolResult<(File, Metadata)> {
+    let file = safe_fs::open_read(policy, path)?;
     let metadata = file
         .metadata()
-        .map_err(|error| ToolError::io(path, &error))?;
-    require_regular_file(path, &metadata)?;
+        .map_err(|error| ToolError::io(path.as_path(), &error))?;
     Ok((file, metadata))
 }
 
-/// Refuse anything but a regular file (directories, devices, sockets, FIFOs) with a clear message.
-pub(crate) fn require_regular_file(path: &Path, metadata: &Metadata) -> ToolResult<()> {
-    if metadata.is_dir() {
-        return Err(ToolError::invalid(format!(
-            "`{}` is a directory; use list_directory to see what it holds",
-            path.display()
-        )));
-    }
-    if !metadata.is_file() {
-        return Err(ToolError::invalid(format!(
-            "`{}` is not a regular file (device, socket or FIFO); Skippy only handles regular files",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
-/// Replace `target` with `content` atomically: write a temporary file in the same directory,
-/// copy the old file's permission bits (and owner, where allowed), fsync, rename over the target,
-/// then fsync the directory. Readers see the old or the new content, never a mix. The rename
-/// replaces the directory entry, so a hard link elsewhere keeps the old content.
-pub(crate) fn atomic_replace(target: &Path, content: &[u8]) -> ToolResult<()> {
-    let directory = target
-        .parent()
-        .ok_or_else(|| ToolError::invalid(format!("`{}` has no parent", target.display())))?;
-    let io_error = |error: std::io::Error| ToolError::io(target, &error);
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".skippy-")
-        .suffix(".tmp")
-        .tempfile_in(directory)
-        .map_err(|error| ToolError::io(directory, &error))?;
-    let existing = std::fs::symlink_metadata(target).ok();
-    let mode = match &existing {
-        Some(metadata) if metadata.is_file() => metadata.mode() & 0o7777,
-        _ => new_file_mode(),
-    };
-    if let Some(metadata) = existing.as_ref().filter(|metadata| metadata.is_file()) {
-        // Best effort: only root (or the owner, for the group) may hand a file to someone else.
-        let (uid, gid) = (metadata.uid(), metadata.gid());
-        if let Err(error) = std::os::unix::fs::fchown(temporary.as_file(), Some(uid), Some(gid)) {
-            tracing::debug!(%error, path = %target.display(), "could not keep owner");
+impl Kind {
+    pub(crate) fn of_entry(kind: safe_fs::EntryKind) -> Kind {
+        match kind {
+            safe_fs::EntryKind::File => Kind::File,
+            safe_fs::EntryKind::Dir => Kind::Dir,
+            safe_fs::EntryKind::Symlink => Kind::Symlink,
+            safe_fs::EntryKind::Other => Kind::Other,
         }
     }
-    temporary
-        .as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(io_error)?;
-    temporary.write_all(content).map_err(io_error)?;
-    temporary.as_file().sync_all().map_err(io_error)?;
-    temporary
-        .persist(target)
-        .map_err(|error| ToolError::io(target, &error.error))?;
-    if let Ok(directory) = File::open(directory) {
-        // A failed directory fsync leaves the rename possibly not durable but still atomic.
-        let _ = directory.sync_all();
-    }
-    Ok(())
 }
 
 /// Collects items on one walker thread and hands them to the shared list when the thread's

@@ -11,15 +11,17 @@
 
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use skippy_core::limits::Budget;
-use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset};
+use skippy_core::safe_fs;
+use skippy_core::{
+    AllowedPath, Annotations, PathPolicy, Tool, ToolCtx, ToolError, ToolResult, Toolset,
+};
 
-use crate::common::{atomic_replace, fitting_prefix, open_regular};
+use crate::common::fitting_prefix;
 
 /// Largest file edit_file loads: edits happen in memory.
 const MAX_EDIT_BYTES: u64 = 32 * 1024 * 1024;
@@ -84,14 +86,25 @@ impl Tool for EditFile {
         }
         let target = ctx.write_path(&params.path)?;
         let budget = Budget::for_output(ctx.max_output_bytes()).remaining();
-        ctx.blocking(move |_cancel| edit(target.as_path(), &params, budget))
+        let config = ctx.config.clone();
+        ctx.blocking(move |_cancel| edit(&config.files, &target, &params, budget))
             .await
     }
 }
 
-fn edit(path: &Path, params: &Params, budget: usize) -> ToolResult<Output> {
+fn edit(
+    policy: &PathPolicy,
+    target: &AllowedPath,
+    params: &Params,
+    budget: usize,
+) -> ToolResult<Output> {
+    let path = target.as_path();
     let io = |error: std::io::Error| ToolError::io(path, &error);
-    let (mut file, before) = open_regular(path)?;
+    // The directory is pinned first: the read, the change check and the replacement all happen
+    // by name inside it, so a directory swapped for a link in between cannot redirect any of them.
+    let (directory, name) = safe_fs::open_parent(policy, target)?;
+    let mut file = directory.open_read(policy, &name)?;
+    let before = file.metadata().map_err(io)?;
     if before.len() > MAX_EDIT_BYTES {
         return Err(ToolError::invalid(format!(
             "`{}` is {} bytes; edit_file handles files up to {MAX_EDIT_BYTES} bytes",
@@ -120,17 +133,21 @@ fn edit(path: &Path, params: &Params, budget: usize) -> ToolResult<Output> {
     let (diff, diff_truncated) = cap_diff(diff, budget);
 
     if !params.dry_run && updated != original {
-        let now = std::fs::metadata(path).map_err(io)?;
-        if now.len() != before.len()
-            || now.mtime() != before.mtime()
-            || now.mtime_nsec() != before.mtime_nsec()
-        {
+        let now = directory.stat(&name)?;
+        let unchanged = now.is_some_and(|now| {
+            now.kind == safe_fs::EntryKind::File
+                && now.device == before.dev()
+                && now.inode == before.ino()
+                && now.size == before.len()
+                && now.modified == before.modified().ok()
+        });
+        if !unchanged {
             return Err(ToolError::Io(format!(
                 "`{}` changed on disk during the edit; read it again and retry",
                 path.display()
             )));
         }
-        atomic_replace(path, updated.as_bytes())?;
+        directory.replace_atomic(policy, &name, updated.as_bytes())?;
     }
     Ok(Output {
         diff,
@@ -217,6 +234,7 @@ mod tests {
     use super::*;
     use skippy_core::Config;
     use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
 
     fn ctx(dir: &Path) -> ToolCtx {
         ToolCtx::for_tests(Config::defaults_for(dir).unwrap())

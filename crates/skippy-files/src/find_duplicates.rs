@@ -10,12 +10,12 @@
 //! Output: groups sorted by wasted bytes (size × (copies − 1)), largest first, capped by
 //! `max_groups` and the output budget (a group too big for the budget lists as many paths as fit;
 //! `count` is the real number). `wasted_bytes` sums every group found, including those cut.
-//! No side effects.
+//! No side effects. Files are hashed through `skippy_core::safe_fs` (opened beneath their root
+//! without following links, non-blocking, verified), never by the walker's path alone.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -25,7 +25,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use skippy_core::limits::Budget;
-use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled};
+use skippy_core::safe_fs;
+use skippy_core::{
+    Access, Annotations, PathPolicy, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::common::{
@@ -396,7 +399,8 @@ fn hash_all(
                     if cancel.is_cancelled() {
                         break;
                     }
-                    local.push((index, hash_prefix(&candidate.path, limit, cancel)));
+                    let digest = hash_prefix(&ctx.config.files, candidate, limit, cancel);
+                    local.push((index, digest));
                     let done = done_bytes.fetch_add(candidate.size.min(limit), Ordering::Relaxed);
                     if throttle.ready() {
                         ctx.progress(done as f64, Some(total_bytes as f64), || {
@@ -422,8 +426,27 @@ fn hash_all(
     Ok(into_items(results))
 }
 
-fn hash_prefix(path: &Path, limit: u64, cancel: &CancellationToken) -> Option<DigestBytes> {
-    let mut file = File::open(path).ok()?;
+/// SHA-256 of the first `limit` bytes of a candidate. The walker found it by path, so it is opened
+/// race-safely (`safe_fs`: beneath its root, no link followed, `O_NONBLOCK`, descriptor verified)
+/// and must still be the inode the walk saw; anything else counts as unreadable.
+fn hash_prefix(
+    policy: &PathPolicy,
+    candidate: &Candidate,
+    limit: u64,
+    cancel: &CancellationToken,
+) -> Option<DigestBytes> {
+    let path = candidate.path.as_path();
+    let mut file = match safe_fs::open_read_found(policy, path, Access::Read) {
+        Ok(file) => file,
+        Err(error) => {
+            tracing::debug!(%error, path = %path.display(), "find_duplicates: skipped a file");
+            return None;
+        }
+    };
+    let metadata = file.metadata().ok()?;
+    if (metadata.dev(), metadata.ino()) != (candidate.device, candidate.inode) {
+        return None;
+    }
     let mut hasher = Sha256::new();
     hash_reader(&mut file, &mut hasher, path, cancel, limit).ok()?;
     Some(hasher.finalize().into())
@@ -434,6 +457,7 @@ mod tests {
     use super::*;
     use skippy_core::Config;
     use std::os::unix::fs::symlink;
+    use std::path::Path;
 
     fn ctx(dir: &Path) -> ToolCtx {
         ToolCtx::for_tests(Config::defaults_for(dir).unwrap())

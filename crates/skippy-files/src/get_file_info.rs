@@ -15,7 +15,8 @@ use std::time::{Duration, SystemTime};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use skippy_core::paths::expand_home;
-use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset};
+use skippy_core::safe_fs;
+use skippy_core::{Access, Annotations, PathPolicy, Tool, ToolCtx, ToolError, ToolResult, Toolset};
 use tokio_util::sync::CancellationToken;
 
 use crate::common::{Kind, sha256_file};
@@ -77,7 +78,8 @@ impl Tool for GetFileInfo {
     async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
         let path = locate(&ctx, &params.path)?;
         let checksum = params.checksum;
-        ctx.blocking(move |cancel| describe(&path, checksum, &cancel))
+        let config = ctx.config.clone();
+        ctx.blocking(move |cancel| describe(&config.files, &path, checksum, &cancel))
             .await
     }
 }
@@ -111,20 +113,29 @@ fn locate(ctx: &ToolCtx, raw: &str) -> ToolResult<PathBuf> {
     Ok(allowed.into_path_buf())
 }
 
-fn describe(path: &Path, checksum: bool, cancel: &CancellationToken) -> ToolResult<Output> {
-    let metadata = std::fs::symlink_metadata(path).map_err(|error| ToolError::io(path, &error))?;
+/// Describe what is at `path` through an `O_PATH` descriptor opened beneath its root and verified
+/// (`safe_fs::open_metadata`): the metadata and link target are those of what was verified, a link
+/// is described as itself, and a FIFO or device is never opened.
+fn describe(
+    policy: &PathPolicy,
+    path: &Path,
+    checksum: bool,
+    cancel: &CancellationToken,
+) -> ToolResult<Output> {
+    let (handle, metadata) = safe_fs::open_metadata(policy, path, Access::Read)?;
     let kind = Kind::of(metadata.file_type());
     let symlink_target = match kind {
+        // An empty name reads the link the O_PATH descriptor itself refers to.
         Kind::Symlink => Some(
-            std::fs::read_link(path)
-                .map_err(|error| ToolError::io(path, &error))?
+            nix::fcntl::readlinkat(&handle, "")
+                .map_err(|errno| ToolError::io(path, &std::io::Error::from(errno)))?
                 .to_string_lossy()
                 .into_owned(),
         ),
         _ => None,
     };
     let sha256 = match (checksum, kind) {
-        (true, Kind::File) => Some(sha256_file(path, cancel)?),
+        (true, Kind::File) => Some(sha256_file(policy, path, cancel)?),
         _ => None,
     };
     let mode = metadata.mode();
@@ -303,5 +314,18 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(error.code(), "not_found");
+    }
+
+    #[tokio::test]
+    async fn finding_10_a_fifo_is_described_without_opening_it() {
+        let dir = tempfile::tempdir().unwrap();
+        nix::unistd::mkfifo(&dir.path().join("fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        // A blocking open of a FIFO without a writer would hang here; O_PATH never opens it.
+        let out = GetFileInfo
+            .run(ctx(dir.path()), params("fifo", true))
+            .await
+            .unwrap();
+        assert_eq!(out.kind, Kind::Other);
+        assert_eq!(out.sha256, None);
     }
 }

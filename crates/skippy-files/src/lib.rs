@@ -1,8 +1,11 @@
 //! skippy-files: the file tools (read, write, edit, list, search, inspect, find duplicates).
 //!
 //! Every path a model passes is resolved through the core path policy (`ToolCtx::read_path` /
-//! `write_path`); walks never follow symbolic links, and blocking work runs on the blocking pool
-//! with cancellation checks.
+//! `write_path`); then every open, create, rename and listing goes through `skippy_core::safe_fs`,
+//! which opens beneath a root without following links, refuses FIFOs and devices without blocking,
+//! verifies each descriptor's real path, and creates and renames only inside a verified directory,
+//! so a link or directory swapped in after the check cannot lead outside the roots. Walks never
+//! follow symbolic links, and blocking work runs on the blocking pool with cancellation checks.
 
 mod common;
 pub mod edit_file;

@@ -2,7 +2,9 @@
 //!
 //! The walk is depth-first with each directory's entries sorted by name, so entries come out in
 //! path order without collecting the whole tree, and `offset` paging is stable between calls.
-//! Symbolic links are listed as links and never followed. `pattern` filters what is listed by entry
+//! Symbolic links are listed as links and never followed: the walk reads verified directory
+//! descriptors and opens each subdirectory relative to its parent without following links
+//! (`skippy_core::safe_fs`), so a directory swapped for a link mid-walk is skipped, not listed. `pattern` filters what is listed by entry
 //! name; directories that do not match are still walked. Hidden entries (dot names) are skipped
 //! unless `include_hidden`, and a skipped directory is not walked.
 //!
@@ -10,16 +12,21 @@
 //! keeps counting matches for `total` up to 100000 and then stops. Unreadable subdirectories are
 //! skipped. No side effects.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use globset::GlobMatcher;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use skippy_core::limits::Budget;
-use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled};
+use skippy_core::patterns::{self, GlobOptions};
+use skippy_core::safe_fs::{self, PinnedDir};
+use skippy_core::{
+    Annotations, PathPolicy, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled,
+};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{Kind, json_string_cost, modified};
+use crate::common::{Kind, json_string_cost};
 
 const DEFAULT_LIMIT: u32 = 500;
 const MAX_LIMIT: u32 = 5000;
@@ -99,21 +106,9 @@ impl Tool for ListDirectory {
         let pattern = params
             .pattern
             .as_deref()
-            .map(|pattern| {
-                globset::Glob::new(pattern)
-                    .map(|glob| glob.compile_matcher())
-                    .map_err(|error| ToolError::invalid(format!("invalid pattern: {error}")))
-            })
+            .map(|pattern| patterns::glob("pattern", pattern, GlobOptions::default()))
             .transpose()?;
         let root = ctx.read_path(&params.path)?;
-        let metadata = std::fs::metadata(root.as_path())
-            .map_err(|error| ToolError::io(root.as_path(), &error))?;
-        if !metadata.is_dir() {
-            return Err(ToolError::invalid(format!(
-                "`{}` is not a directory; use get_file_info or read_file for a file",
-                params.path
-            )));
-        }
         let budget = Budget::for_output(ctx.max_output_bytes());
         let walk = Walk {
             depth,
@@ -122,8 +117,12 @@ impl Tool for ListDirectory {
             offset: params.offset,
             limit,
         };
-        ctx.blocking(move |cancel| walk.run(root.as_path(), budget, &cancel))
-            .await
+        let config = ctx.config.clone();
+        ctx.blocking(move |cancel| {
+            let directory = safe_fs::open_dir(&config.files, &root)?;
+            walk.run(&config.files, &directory, budget, &cancel)
+        })
+        .await
     }
 }
 
@@ -135,82 +134,128 @@ struct Walk {
     limit: u32,
 }
 
+/// What a walk has found so far.
+struct Found {
+    entries: Vec<Entry>,
+    matched: u64,
+    page_full: bool,
+    budget: Budget,
+    /// The count cap was reached: the walk stops.
+    done: bool,
+}
+
 impl Walk {
+    /// Walk from a verified directory descriptor: every subdirectory is opened relative to its
+    /// parent's descriptor, never through a link, and verified (`safe_fs`), so a directory swapped
+    /// for a link during the walk is skipped rather than listed.
     fn run(
         &self,
-        root: &Path,
-        mut budget: Budget,
+        policy: &PathPolicy,
+        root: &PinnedDir,
+        budget: Budget,
         cancel: &CancellationToken,
     ) -> ToolResult<Output> {
-        let walker = ignore::WalkBuilder::new(root)
-            .standard_filters(false)
-            .hidden(!self.include_hidden)
-            .follow_links(false)
-            .max_depth(Some(self.depth as usize))
-            .sort_by_file_name(|a, b| a.cmp(b))
-            .build();
-        let mut entries = Vec::new();
-        let mut matched = 0u64;
-        let mut page_full = false;
-        for item in walker {
-            check_cancelled(cancel)?;
-            let entry = match item {
-                Ok(entry) => entry,
-                Err(error) => {
-                    tracing::debug!(%error, "list_directory: skipped an unreadable entry");
-                    continue;
-                }
-            };
-            if entry.depth() == 0 {
-                continue;
-            }
-            if let Some(pattern) = &self.pattern
-                && !pattern.is_match(entry.file_name())
-            {
-                continue;
-            }
-            matched += 1;
-            if matched <= self.offset {
-                continue;
-            }
-            if !page_full {
-                let listed = describe(root, &entry);
-                let cost = json_string_cost(&listed.name)
-                    + json_string_cost(&listed.path)
-                    + ENTRY_OVERHEAD;
-                if entries.len() < self.limit as usize && budget.take(cost) {
-                    entries.push(listed);
-                    continue;
-                }
-                page_full = true;
-            }
-            if matched >= COUNT_CAP {
-                break;
-            }
-        }
-        let next_offset = page_full.then(|| self.offset + entries.len() as u64);
+        let mut found = Found {
+            entries: Vec::new(),
+            matched: 0,
+            page_full: false,
+            budget,
+            done: false,
+        };
+        self.visit(policy, root, Path::new(""), 1, &mut found, cancel)?;
+        let next_offset = found
+            .page_full
+            .then(|| self.offset + found.entries.len() as u64);
         Ok(Output {
-            entries,
-            total: matched,
-            truncated: page_full,
+            entries: found.entries,
+            total: found.matched,
+            truncated: found.page_full,
             next_offset,
         })
     }
+
+    /// Depth-first, each directory's entries sorted by name, so entries come out in path order.
+    fn visit(
+        &self,
+        policy: &PathPolicy,
+        directory: &PinnedDir,
+        relative: &Path,
+        depth: u32,
+        found: &mut Found,
+        cancel: &CancellationToken,
+    ) -> ToolResult<()> {
+        let mut entries = directory.entries()?;
+        entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        for entry in entries {
+            check_cancelled(cancel)?;
+            if found.done {
+                return Ok(());
+            }
+            if !self.include_hidden && entry.name.as_bytes().starts_with(b".") {
+                continue;
+            }
+            let path = relative.join(&entry.name);
+            let matches = match &self.pattern {
+                Some(pattern) => pattern.is_match(&entry.name),
+                None => true,
+            };
+            if matches {
+                self.record(&entry, &path, found);
+            }
+            let is_dir = entry
+                .stat
+                .is_some_and(|stat| stat.kind == safe_fs::EntryKind::Dir);
+            if found.done || !is_dir || depth >= self.depth {
+                continue;
+            }
+            match directory.open_subdir(policy, &entry.name) {
+                Ok(subdirectory) => {
+                    if let Err(error) =
+                        self.visit(policy, &subdirectory, &path, depth + 1, found, cancel)
+                    {
+                        if matches!(error, ToolError::Cancelled) {
+                            return Err(error);
+                        }
+                        tracing::debug!(%error, "list_directory: skipped an unreadable directory");
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "list_directory: skipped an unreadable directory");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Count a matching entry, and list it when it falls on the page and fits the budget.
+    fn record(&self, entry: &safe_fs::DirEntry, path: &Path, found: &mut Found) {
+        found.matched += 1;
+        if found.matched > self.offset && !found.page_full {
+            let listed = describe(entry, path);
+            let cost =
+                json_string_cost(&listed.name) + json_string_cost(&listed.path) + ENTRY_OVERHEAD;
+            if found.entries.len() < self.limit as usize && found.budget.take(cost) {
+                found.entries.push(listed);
+                return;
+            }
+            found.page_full = true;
+        }
+        if found.matched >= COUNT_CAP {
+            found.done = true;
+        }
+    }
 }
 
-fn describe(root: &Path, entry: &ignore::DirEntry) -> Entry {
-    let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
-    let metadata = std::fs::symlink_metadata(entry.path()).ok();
-    let kind = entry
-        .file_type()
-        .or_else(|| metadata.as_ref().map(std::fs::Metadata::file_type))
-        .map_or(Kind::Other, Kind::of);
+fn describe(entry: &safe_fs::DirEntry, path: &Path) -> Entry {
+    let stat = entry.stat;
     Entry {
-        name: entry.file_name().to_string_lossy().into_owned(),
-        path: relative.to_string_lossy().into_owned(),
-        kind,
-        size: metadata.as_ref().map_or(0, std::fs::Metadata::len),
-        modified: metadata.as_ref().and_then(modified),
+        name: entry.name.to_string_lossy().into_owned(),
+        path: path.to_string_lossy().into_owned(),
+        kind: stat.map_or(Kind::Other, |stat| Kind::of_entry(stat.kind)),
+        size: stat.map_or(0, |stat| stat.size),
+        modified: stat
+            .and_then(|stat| stat.modified)
+            .map(skippy_core::time::rfc3339),
     }
 }
 

@@ -14,7 +14,7 @@
 //! be returned) and says to use base64 mode, where `offset` and `limit` count bytes instead.
 //! Files the kernel reports as empty (procfs, sysfs) are read up to 16 MiB. No side effects.
 
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -94,9 +94,12 @@ impl Tool for ReadFile {
         }
         let path = ctx.read_path(&params.path)?;
         let budget = Budget::for_output(ctx.max_output_bytes()).remaining();
+        let config = ctx.config.clone();
         ctx.blocking(move |cancel| {
+            // Opened (and verified) on the blocking pool, like every read.
+            let opened = open_regular(&config.files, &path)?;
             // The line scanners report cancellation as an I/O error; name it for what it is.
-            read(path.as_path(), &params, budget, &cancel).map_err(|error| {
+            read(opened, path.as_path(), &params, budget, &cancel).map_err(|error| {
                 if cancel.is_cancelled() {
                     ToolError::Cancelled
                 } else {
@@ -109,12 +112,12 @@ impl Tool for ReadFile {
 }
 
 fn read(
+    (file, metadata): (File, Metadata),
     path: &Path,
     params: &Params,
     budget: usize,
     cancel: &CancellationToken,
 ) -> ToolResult<Output> {
-    let (file, metadata) = open_regular(path)?;
     let size = metadata.len();
     match params.encoding {
         Encoding::Base64 => {
@@ -796,6 +799,37 @@ mod tests {
         let out = ReadFile.run(ctx(dir.path()), params).await.unwrap();
         assert_eq!(decode(&out.content), &bytes[9984..9992]);
         assert_eq!((out.start_line, out.next_offset), (9984, Some(9992)));
+    }
+
+    #[tokio::test]
+    async fn finding_03_skippy_own_proc_files_are_refused() {
+        // The review's setup: a read root containing /proc.
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::defaults_for(dir.path()).unwrap();
+        config.files = skippy_core::PathPolicy::new(
+            vec![std::path::PathBuf::from("/proc")],
+            config.files.write_roots().to_vec(),
+            "file roots",
+        );
+        let ctx = ToolCtx::for_tests(config);
+        let pid = std::process::id();
+        for path in [
+            "/proc/self/environ".to_string(),
+            "/proc/thread-self/environ".to_string(),
+            format!("/proc/{pid}/environ"),
+            format!("/proc/{pid}/cmdline"),
+            "/proc/1/environ".to_string(),
+        ] {
+            let mut params = params(&path, None, None);
+            params.encoding = Encoding::Base64;
+            let error = ReadFile.run(ctx.clone(), params).await.unwrap_err();
+            assert_eq!(error.code(), "policy_denied", "{path}: {error}");
+        }
+        let out = ReadFile
+            .run(ctx, params("/proc/meminfo", None, None))
+            .await
+            .unwrap();
+        assert!(out.content.contains("MemTotal"));
     }
 
     #[tokio::test]

@@ -13,6 +13,10 @@
 //! results found so far; once they fill a page, files and directories sorting after its last path
 //! are skipped unsearched, as is everything up to the cursor. Unreadable files are skipped. No
 //! side effects.
+//!
+//! The walker opens directories by path, so each file is opened through `skippy_core::safe_fs`
+//! (beneath its root, no link followed, `O_NONBLOCK`, the descriptor's type and real path verified)
+//! before a byte is searched, and a name listed without `query` is verified the same way.
 
 use std::cmp::Ordering as KeyOrder;
 use std::collections::{BinaryHeap, VecDeque};
@@ -22,13 +26,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use globset::GlobMatcher;
-use grep_regex::{RegexMatcher, RegexMatcherBuilder};
+use grep_regex::RegexMatcher;
 use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkContext, SinkMatch};
 use ignore::WalkState;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use skippy_core::limits::Budget;
-use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled};
+use skippy_core::patterns::{self, GlobOptions, RegexOptions};
+use skippy_core::safe_fs;
+use skippy_core::{
+    Access, Annotations, PathPolicy, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::common::{display_join, json_string_cost, walker_threads};
@@ -121,7 +129,13 @@ impl Tool for SearchFiles {
                 &std::io::Error::from(std::io::ErrorKind::NotFound),
             ));
         }
-        let walker = ignore::WalkBuilder::new(root.as_path())
+        // The walker compiles every ignore file it meets, and one written to hold a glob bomb
+        // would overflow its stack (an abort no `catch_unwind` catches). So each ignore file is
+        // checked before the walker reads it: the root's and its parents' now, each directory's
+        // as the walker is about to enter it.
+        let bad_ignore_file: Arc<Mutex<Option<ToolError>>> = Arc::default();
+        let mut builder = ignore::WalkBuilder::new(root.as_path());
+        builder
             .hidden(!params.include_hidden)
             .git_ignore(params.respect_gitignore)
             .git_global(params.respect_gitignore)
@@ -129,11 +143,45 @@ impl Tool for SearchFiles {
             .ignore(params.respect_gitignore)
             .parents(params.respect_gitignore)
             .follow_links(false)
-            .threads(walker_threads())
-            .build_parallel();
-        ctx.blocking(move |cancel| search.run(walker, root.as_path(), &cancel))
-            .await
+            .threads(walker_threads());
+        if params.respect_gitignore {
+            for directory in root.as_path().ancestors() {
+                check_ignore_files(directory)?;
+            }
+            let slot = bad_ignore_file.clone();
+            builder.filter_entry(move |entry| {
+                if entry.depth() == 0 || !entry.file_type().is_some_and(|kind| kind.is_dir()) {
+                    return true;
+                }
+                match check_ignore_files(entry.path()) {
+                    Ok(()) => true,
+                    Err(error) => {
+                        if let Ok(mut slot) = slot.lock() {
+                            slot.get_or_insert(error);
+                        }
+                        false
+                    }
+                }
+            });
+        }
+        let walker = builder.build_parallel();
+        let config = ctx.config.clone();
+        let output = ctx
+            .blocking(move |cancel| search.run(&config.files, walker, root.as_path(), &cancel))
+            .await?;
+        if let Some(error) = bad_ignore_file.lock().ok().and_then(|mut slot| slot.take()) {
+            return Err(error);
+        }
+        Ok(output)
     }
+}
+
+/// The ignore files the walker would read in `directory`, checked (see [`patterns::check_ignore_file`]).
+fn check_ignore_files(directory: &Path) -> ToolResult<()> {
+    for name in [".gitignore", ".ignore", ".git/info/exclude"] {
+        patterns::check_ignore_file(&directory.join(name))?;
+    }
+    Ok(())
 }
 
 /// Where the previous page ended: the key of its last result, relative to the search root.
@@ -228,23 +276,24 @@ impl Search {
         }
         let matcher = match params.query.as_deref() {
             Some("") => return Err(ToolError::invalid("query is empty")),
-            Some(query) => Some(
-                RegexMatcherBuilder::new()
-                    .case_insensitive(!params.case_sensitive)
-                    .fixed_strings(params.literal)
-                    .line_terminator(Some(b'\n'))
-                    .build(query)
-                    .map_err(|error| ToolError::invalid(format!("invalid query: {error}")))?,
-            ),
+            Some(query) => Some(patterns::grep_matcher(
+                "query",
+                query,
+                RegexOptions {
+                    case_insensitive: !params.case_sensitive,
+                    literal: params.literal,
+                },
+            )?),
             None => None,
         };
         let glob = match params.name_glob.as_deref() {
             Some(pattern) => {
-                let glob = globset::GlobBuilder::new(pattern)
-                    .literal_separator(true)
-                    .build()
-                    .map_err(|error| ToolError::invalid(format!("invalid name_glob: {error}")))?;
-                Some((glob.compile_matcher(), pattern.contains('/')))
+                let options = GlobOptions {
+                    literal_separator: true,
+                    case_insensitive: false,
+                };
+                let glob = patterns::glob("name_glob", pattern, options)?;
+                Some((glob, pattern.contains('/')))
             }
             None => None,
         };
@@ -271,6 +320,7 @@ impl Search {
 
     fn run(
         &self,
+        policy: &PathPolicy,
         walker: ignore::WalkParallel,
         root: &Path,
         cancel: &CancellationToken,
@@ -284,6 +334,7 @@ impl Search {
         walker.run(|| {
             let mut visitor = Visitor {
                 search: self,
+                policy,
                 shared: &shared,
                 root,
                 searcher: SearcherBuilder::new()
@@ -455,6 +506,8 @@ impl Best {
 /// One walker thread: its own searcher and sink, and the page bound it last read.
 struct Visitor<'a> {
     search: &'a Search,
+    /// Files are opened through the policy (`safe_fs`), never by the walker's path alone.
+    policy: &'a PathPolicy,
     shared: &'a Shared<'a>,
     root: &'a Path,
     searcher: Searcher,
@@ -515,6 +568,12 @@ impl Visitor<'_> {
         }
         self.shared.files_searched.fetch_add(1, Ordering::Relaxed);
         let Some(matcher) = &self.search.matcher else {
+            // The walker found this name by path: list it only if it is really where it seems
+            // (a directory swapped for a link mid-walk would show another directory's names).
+            if let Err(error) = safe_fs::open_metadata(self.policy, entry.path(), Access::Read) {
+                tracing::debug!(%error, path = %entry.path().display(), "search_files: skipped a file");
+                return WalkState::Continue;
+            }
             self.pending.push(Hit {
                 path: Arc::from(relative),
                 line_number: 0,
@@ -525,10 +584,16 @@ impl Visitor<'_> {
             return WalkState::Continue;
         };
         self.sink.reset(skip_through);
-        if let Err(error) = self
-            .searcher
-            .search_path(matcher, entry.path(), &mut self.sink)
-        {
+        // The walker opens directories by path; each file is opened beneath its root without
+        // following links, and its descriptor verified, before a byte is searched (`safe_fs`).
+        let searched = safe_fs::open_read_found(self.policy, entry.path(), Access::Read)
+            .map_err(|error| error.to_string())
+            .and_then(|file| {
+                self.searcher
+                    .search_file(matcher, &file, &mut self.sink)
+                    .map_err(|error| error.to_string())
+            });
+        if let Err(error) = searched {
             tracing::debug!(%error, path = %entry.path().display(), "search_files: skipped a file");
         }
         if self.sink.binary {
@@ -875,7 +940,10 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(error.code(), "invalid_argument");
-        assert!(error.to_string().contains("invalid query"), "{error}");
+        assert!(
+            error.to_string().contains("`query` is not a valid regex"),
+            "{error}"
+        );
     }
 
     #[tokio::test]

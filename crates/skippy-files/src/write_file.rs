@@ -4,25 +4,30 @@
 //! directory, is fsynced, takes the old file's permission bits (and owner, where the OS allows),
 //! and is renamed over the target, so readers never see half a file. A hard link elsewhere keeps
 //! the old content. `create_new` fails with `already_exists` if anything is at the path; `append`
-//! adds to the end (creating the file if needed). Both open with `O_NOFOLLOW`, so a symbolic link
-//! swapped in after the path check is refused. The path policy resolves links before the check, so a
-//! link inside the roots is written through to its (allowed) target, and one pointing out is refused.
+//! adds to the end (creating the file if needed) and refuses a file with more than one hard link,
+//! whose other names (possibly outside the roots) would change too: `overwrite` replaces it instead.
+//! The path policy resolves links before the check, so a link inside the roots is written through
+//! to its (allowed) target, and one pointing out is refused. Then everything happens by name in the
+//! verified parent directory (`skippy_core::safe_fs`), so a link or directory swapped in after the
+//! check is refused, and temporary files never land outside the roots.
 //!
 //! Side effects: writes the file; with `create_dirs`, creates missing parent directories.
 //! `dry_run` validates everything and reports what would happen without touching the disk.
 
-use std::fs::{File, Metadata, OpenOptions};
+use std::ffi::OsStr;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset};
+use skippy_core::safe_fs::{self, EntryKind, PinnedDir};
+use skippy_core::{
+    AllowedPath, Annotations, PathPolicy, Tool, ToolCtx, ToolError, ToolResult, Toolset,
+};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{atomic_replace, hash_reader, sha256_hex};
+use crate::common::{hash_reader, sha256_hex};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -78,37 +83,62 @@ impl Tool for WriteFile {
 
     async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
         let target = ctx.write_path(&params.path)?;
-        ctx.blocking(move |cancel| write(target.as_path(), &params, &cancel))
+        let config = ctx.config.clone();
+        ctx.blocking(move |cancel| write(&config.files, &target, &params, &cancel))
             .await
     }
 }
 
-fn write(path: &Path, params: &Params, cancel: &CancellationToken) -> ToolResult<Output> {
-    let existing = existing_file(path)?;
-    prepare_parent(path, params.create_dirs, params.dry_run)?;
+fn write(
+    policy: &PathPolicy,
+    target: &AllowedPath,
+    params: &Params,
+    cancel: &CancellationToken,
+) -> ToolResult<Output> {
+    let path = target.as_path();
     let content = params.content.as_bytes();
     let bytes_written = content.len() as u64;
-    let created = existing.is_none();
+    if !prepare_parent(policy, target, params.create_dirs, params.dry_run)? {
+        // A dry run whose directories would be created: nothing is there yet.
+        return Ok(Output {
+            bytes_written,
+            sha256: sha256_hex(content),
+            created: true,
+            dry_run: true,
+        });
+    }
+    // Everything below happens by name inside the pinned parent directory.
+    let (directory, name) = safe_fs::open_parent(policy, target)?;
+    let existing = existing_file(&directory, &name, path)?;
+    let created = !existing;
     let sha256 = match params.mode {
         WriteMode::Overwrite => {
             if !params.dry_run {
-                atomic_replace(path, content)?;
+                directory.replace_atomic(policy, &name, content)?;
             }
             sha256_hex(content)
         }
         WriteMode::CreateNew => {
-            if existing.is_some() {
+            if existing {
                 return Err(ToolError::AlreadyExists(format!(
                     "`{}` already exists; use mode \"overwrite\" to replace it or \"append\" to add to it",
                     path.display()
                 )));
             }
             if !params.dry_run {
-                create_new(path, content)?;
+                directory.create_new(policy, &name, content)?;
             }
             sha256_hex(content)
         }
-        WriteMode::Append => append(path, content, existing.is_some(), params.dry_run, cancel)?,
+        WriteMode::Append => append(
+            policy,
+            &directory,
+            &name,
+            content,
+            existing,
+            params.dry_run,
+            cancel,
+        )?,
     };
     Ok(Output {
         bytes_written,
@@ -118,35 +148,49 @@ fn write(path: &Path, params: &Params, cancel: &CancellationToken) -> ToolResult
     })
 }
 
-/// The metadata of what is at `path` now, refusing directories and special files.
-fn existing_file(path: &Path) -> ToolResult<Option<Metadata>> {
-    match std::fs::symlink_metadata(path) {
-        Ok(metadata) if metadata.is_dir() => Err(ToolError::invalid(format!(
+/// Whether a regular file is at `name` now, refusing directories and special files. The path was
+/// resolved before the call, so a link found here was swapped in since and is refused.
+fn existing_file(directory: &PinnedDir, name: &OsStr, path: &Path) -> ToolResult<bool> {
+    let Some(stat) = directory.stat(name)? else {
+        return Ok(false);
+    };
+    match stat.kind {
+        EntryKind::File => Ok(true),
+        EntryKind::Dir => Err(ToolError::invalid(format!(
             "`{}` is a directory; give a file path inside it",
             path.display()
         ))),
-        Ok(metadata) if !metadata.is_file() && !metadata.file_type().is_symlink() => {
-            Err(ToolError::invalid(format!(
-                "`{}` is not a regular file (device, socket or FIFO); Skippy only writes regular files",
-                path.display()
-            )))
-        }
-        Ok(metadata) => Ok(Some(metadata)),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(ToolError::io(path, &error)),
+        EntryKind::Symlink => Err(ToolError::denied(format!(
+            "`{}` became a symbolic link while Skippy was writing it; nothing was written. Retry, \
+             or write to the link's target",
+            path.display()
+        ))),
+        EntryKind::Other => Err(ToolError::invalid(format!(
+            "`{}` is not a regular file (device, socket or FIFO); Skippy only writes regular files",
+            path.display()
+        ))),
     }
 }
 
-/// Make sure the parent directory exists, creating it when asked (and not a dry run).
-fn prepare_parent(path: &Path, create_dirs: bool, dry_run: bool) -> ToolResult<()> {
+/// Make sure the parent directory exists, creating it when asked (and not a dry run). Returns
+/// whether it exists now. Directories are created one name at a time beneath the root, never
+/// through a link ([`safe_fs::create_dirs`]).
+fn prepare_parent(
+    policy: &PathPolicy,
+    target: &AllowedPath,
+    create_dirs: bool,
+    dry_run: bool,
+) -> ToolResult<bool> {
+    let path = target.as_path();
     let Some(parent) = path.parent() else {
         return Err(ToolError::invalid(format!(
             "`{}` has no parent directory",
             path.display()
         )));
     };
-    match std::fs::metadata(parent) {
-        Ok(metadata) if metadata.is_dir() => Ok(()),
+    // A look by path only to choose what to do: the directory is opened safely afterwards.
+    match std::fs::symlink_metadata(parent) {
+        Ok(metadata) if metadata.is_dir() => Ok(true),
         Ok(_) => Err(ToolError::invalid(format!(
             "`{}` is not a directory",
             parent.display()
@@ -159,55 +203,41 @@ fn prepare_parent(path: &Path, create_dirs: bool, dry_run: bool) -> ToolResult<(
                 )));
             }
             if dry_run {
-                return Ok(());
+                return Ok(false);
             }
-            std::fs::create_dir_all(parent).map_err(|error| ToolError::io(parent, &error))
+            safe_fs::create_dirs(policy, parent, target.access())?;
+            Ok(true)
         }
         Err(error) => Err(ToolError::io(parent, &error)),
     }
 }
 
-fn create_new(path: &Path, content: &[u8]) -> ToolResult<()> {
-    let io = |error: std::io::Error| ToolError::io(path, &error);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o666)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(io)?;
-    file.write_all(content).map_err(io)?;
-    file.sync_all().map_err(io)
-}
-
 /// Append `content` and return the SHA-256 of the whole resulting file. The old content is hashed
 /// through the same descriptor that appends, so the digest describes the file that was written.
+/// A file with several hard links is refused (finding 8 of issue 6), in a dry run too.
 fn append(
-    path: &Path,
+    policy: &PathPolicy,
+    directory: &PinnedDir,
+    name: &OsStr,
     content: &[u8],
     exists: bool,
     dry_run: bool,
     cancel: &CancellationToken,
 ) -> ToolResult<String> {
-    let io = |error: std::io::Error| ToolError::io(path, &error);
+    let path = directory.path().join(name);
     let mut hasher = Sha256::new();
     if dry_run {
         if exists {
-            let mut file = File::open(path).map_err(io)?;
-            hash_reader(&mut file, &mut hasher, path, cancel, u64::MAX)?;
+            let mut file = directory.open_read(policy, name)?;
+            safe_fs::refuse_hard_links(&file, &path)?;
+            hash_reader(&mut file, &mut hasher, &path, cancel, u64::MAX)?;
         }
         hasher.update(content);
         return Ok(hex::encode(hasher.finalize()));
     }
-    let mut file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .mode(0o666)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(io)?;
-    hash_reader(&mut file, &mut hasher, path, cancel, u64::MAX)?;
+    let mut file = directory.open_append(policy, name, true)?.file;
+    let io = |error: std::io::Error| ToolError::io(&path, &error);
+    hash_reader(&mut file, &mut hasher, &path, cancel, u64::MAX)?;
     file.write_all(content).map_err(io)?;
     file.sync_all().map_err(io)?;
     hasher.update(content);
@@ -415,6 +445,53 @@ mod tests {
         assert_eq!(error.code(), "policy_denied");
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "safe");
         assert!(!outside.path().join("new.txt").exists());
+    }
+
+    #[tokio::test]
+    async fn finding_08_append_through_a_hard_link_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim.txt");
+        std::fs::write(&victim, "safe").unwrap();
+        std::fs::hard_link(&victim, dir.path().join("hard.txt")).unwrap();
+        for dry_run in [false, true] {
+            let mut append = params("hard.txt", "pwned", WriteMode::Append);
+            append.dry_run = dry_run;
+            let error = WriteFile.run(ctx(dir.path()), append).await.unwrap_err();
+            assert_eq!(error.code(), "policy_denied");
+            assert!(error.to_string().contains("hard links"), "{error}");
+        }
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "safe");
+        // Overwrite replaces this name only: the link is broken, the outside file untouched.
+        WriteFile
+            .run(
+                ctx(dir.path()),
+                params("hard.txt", "mine", WriteMode::Overwrite),
+            )
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "safe");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("hard.txt")).unwrap(),
+            "mine"
+        );
+    }
+
+    #[tokio::test]
+    async fn finding_10_a_fifo_is_refused_for_every_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        nix::unistd::mkfifo(&dir.path().join("fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        for mode in [
+            WriteMode::Overwrite,
+            WriteMode::Append,
+            WriteMode::CreateNew,
+        ] {
+            let error = WriteFile
+                .run(ctx(dir.path()), params("fifo", "x", mode))
+                .await
+                .unwrap_err();
+            assert_eq!(error.code(), "invalid_argument");
+        }
     }
 
     #[tokio::test]

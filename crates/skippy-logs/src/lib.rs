@@ -6,6 +6,12 @@
 //! ([`template`]), level guessing ([`level`]), a backwards line reader ([`backward`]) and the file
 //! reader with gzip detection ([`reader`]).
 //!
+//! What hostile input can cost is bounded in [`reader`]: a local file is opened through
+//! `skippy_core::safe_fs` (no link followed, no blocking on a FIFO, the descriptor's type and real
+//! path checked against the log allowlist); compressed files unpack to at most
+//! [`reader::SCAN_CEILING`] bytes per call; only the first [`reader::LINE_WINDOW`] bytes of a line
+//! are matched; and patterns compile through `skippy_core::patterns` (one size limit for all).
+//!
 //! With `host`, a tool reads a file on that host instead: the path is checked against the host's
 //! `log_paths` ([`remote`]) and its bytes are fetched by fixed commands through the executor
 //! ([`remote_file`]), then processed by the same code as local files ([`target`]).
@@ -32,6 +38,8 @@ pub use tail_log::TailLog;
 /// The tools this crate provides, by wire name.
 pub const TOOL_NAMES: &[&str] = &["tail_log", "search_log", "summarize_log"];
 
+#[cfg(test)]
+mod finding_tests;
 #[cfg(test)]
 mod remote_tests;
 
@@ -60,6 +68,22 @@ mod test_support {
     pub fn write_file(dir: &Path, name: &str, text: &str) -> String {
         let path = dir.join(name);
         std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    }
+
+    /// A gzip file at `dir/name` that unpacks to `members` lines of 1 MiB (zeros, then a newline)
+    /// while it weighs about 1 KiB per MiB: one compressed MiB repeated as gzip members (what
+    /// `cat a.gz b.gz` makes), so that a bomb costs the test almost nothing to build.
+    pub fn gzip_bomb(dir: &Path, name: &str, members: usize) -> String {
+        let mebibyte = format!("{}\n", "0".repeat(1024 * 1024 - 1));
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(mebibyte.as_bytes()).unwrap();
+        let member = encoder.finish().unwrap();
+        let path = dir.join(name);
+        let mut file = std::fs::File::create(&path).unwrap();
+        for _ in 0..members {
+            file.write_all(&member).unwrap();
+        }
         path.to_str().unwrap().to_string()
     }
 

@@ -18,6 +18,11 @@ pub fn display_line(bytes: &[u8], cap: usize, already_cut: bool) -> (String, boo
     (cut, true)
 }
 
+/// For `skip_serializing_if`: counters that are usually zero stay out of results.
+pub fn is_zero(count: &u64) -> bool {
+    *count == 0
+}
+
 /// Take the cost of `text` as a list item from `budget`. When it does not fit and `first` is set
 /// (nothing returned yet), cut it to what is left so that a call always makes progress.
 /// Returns the text to keep, and whether it was cut.

@@ -5,15 +5,28 @@
 //! (as `cat a.gz b.gz` makes) are read whole. The bytes come from a [`Source`]: a local file, or a
 //! file on a remote host ([`crate::remote_file`]), so that one implementation serves both.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
-use skippy_core::{ToolError, ToolResult};
+use skippy_core::safe_fs;
+use skippy_core::{AllowedPath, PathPolicy, ToolError, ToolResult};
 use tokio_util::sync::CancellationToken;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Most bytes of log text one call reads from compressed files, counted after decompression and
+/// summed over every file of the call (rotated `.gz` siblings included); also the most bytes
+/// `tail_log` reads backwards while looking for filter matches. A gzip file can hold 1,000 times
+/// its size (a 10 MiB file can unpack to 10 GiB), so its cost is bounded by what it unpacks to,
+/// not by what it weighs on disk. Past it a tool stops, keeps what it found, and says so
+/// (`truncated` and `scan_ceiling_bytes`).
+pub const SCAN_CEILING: u64 = 256 * 1024 * 1024;
+
+/// Only the first this many bytes of a line are matched against a pattern or kept in memory;
+/// the rest of the line is skipped (and counted as a cut line). A single 100 MiB line thus costs
+/// the same as a 64 KiB one and cannot hide the lines after it.
+pub const LINE_WINDOW: usize = 64 * 1024;
 
 /// Where a log file's bytes come from: anything readable and seekable.
 pub trait Source: Read + Seek + Send {}
@@ -37,27 +50,22 @@ impl std::fmt::Debug for LogFile {
     }
 }
 
-/// Open a log file for reading: it must be a regular file. Errors name the path and what to do.
-pub fn open_log(path: &Path) -> ToolResult<LogFile> {
-    let metadata = std::fs::metadata(path).map_err(|error| ToolError::io(path, &error))?;
-    if metadata.is_dir() {
-        return Err(ToolError::invalid(format!(
-            "`{}` is a directory; pass a log file inside it",
-            path.display()
-        )));
-    }
-    // A FIFO or device would block or never end.
-    if !metadata.is_file() {
-        return Err(ToolError::invalid(format!(
-            "`{}` is not a regular file",
-            path.display()
-        )));
-    }
-    let mut file = File::open(path).map_err(|error| ToolError::io(path, &error))?;
-    let gzip = is_gzip(&mut file).map_err(|error| ToolError::io(path, &error))?;
+/// Open a local log file for reading, through [`safe_fs::open_read`]: the open resolves beneath a
+/// log root with `O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC`, and the opened descriptor must be a regular
+/// file (`fstat`) whose real path is still under the log allowlist. So a file swapped for a FIFO
+/// after the path check cannot block the thread, and one swapped for a symbolic link cannot lead
+/// outside (issue 6, findings 7 and 10). Size and type come from the descriptor, not the path.
+pub fn open_log(policy: &PathPolicy, path: &AllowedPath) -> ToolResult<LogFile> {
+    let mut file = safe_fs::open_read(policy, path)?;
+    let shown = path.as_path();
+    let size = file
+        .metadata()
+        .map_err(|error| ToolError::io(shown, &error))?
+        .len();
+    let gzip = is_gzip(&mut file).map_err(|error| ToolError::io(shown, &error))?;
     Ok(LogFile {
         file: Box::new(file),
-        size: metadata.len(),
+        size,
         gzip,
     })
 }
@@ -131,8 +139,9 @@ const PROGRESS_EVERY: u64 = 16 * 1024 * 1024;
 /// A progress callback: gets the bytes read so far.
 pub type OnProgress = Box<dyn FnMut(u64) + Send>;
 
-/// A reader that stops with an error as soon as the call is cancelled, counts what it read, and
-/// reports progress every 16 MiB.
+/// A reader that stops with an error as soon as the call is cancelled, counts what it read,
+/// reports progress every 16 MiB, and (with [`Watched::with_ceiling`]) ends early at a byte
+/// ceiling.
 pub struct Watched<R> {
     inner: R,
     cancel: CancellationToken,
@@ -142,6 +151,9 @@ pub struct Watched<R> {
     count_lines: bool,
     on_progress: Option<OnProgress>,
     next_report: u64,
+    ceiling: Option<u64>,
+    /// The ceiling ended the reading while the source had more.
+    pub hit_ceiling: bool,
 }
 
 impl<R: Read> Watched<R> {
@@ -155,7 +167,16 @@ impl<R: Read> Watched<R> {
             count_lines,
             on_progress: None,
             next_report: PROGRESS_EVERY,
+            ceiling: None,
+            hit_ceiling: false,
         }
+    }
+
+    /// End the stream (as if at end of file) after `ceiling` bytes, setting `hit_ceiling` when
+    /// the source had more.
+    pub fn with_ceiling(mut self, ceiling: Option<u64>) -> Self {
+        self.ceiling = ceiling;
+        self
     }
 
     pub fn with_progress(mut self, on_progress: OnProgress) -> Self {
@@ -174,6 +195,21 @@ impl<R: Read> Read for Watched<R> {
         if self.cancel.is_cancelled() {
             return Err(io::Error::other("cancelled"));
         }
+        let mut buffer = buffer;
+        if let Some(ceiling) = self.ceiling {
+            let room = ceiling.saturating_sub(self.bytes);
+            if room == 0 {
+                // One probe byte tells a source that ends exactly at the ceiling from a longer one.
+                if !self.hit_ceiling && !buffer.is_empty() {
+                    self.hit_ceiling = self.inner.read(&mut [0u8; 1])? > 0;
+                }
+                return Ok(0);
+            }
+            let length = buffer
+                .len()
+                .min(usize::try_from(room).unwrap_or(usize::MAX));
+            buffer = &mut std::mem::take(&mut buffer)[..length];
+        }
         let count = self.inner.read(buffer)?;
         let chunk = &buffer[..count];
         self.bytes += count as u64;
@@ -190,6 +226,92 @@ impl<R: Read> Read for Watched<R> {
             self.next_report = self.bytes + PROGRESS_EVERY;
         }
         Ok(count)
+    }
+}
+
+/// A reader that passes text through with every line cut to its first `max_line` bytes (the
+/// newline kept, so line numbers do not change), for consumers such as `grep-searcher` that would
+/// otherwise hold a whole line in memory. `cut` counts the lines that were cut.
+pub struct CutLines<R> {
+    inner: R,
+    max_line: usize,
+    /// Bytes of the current line passed through so far.
+    in_line: usize,
+    /// The current line is over `max_line`: drop bytes up to its newline.
+    skipping: bool,
+    pub cut: u64,
+}
+
+impl<R: BufRead> CutLines<R> {
+    pub fn new(inner: R, max_line: usize) -> Self {
+        Self {
+            inner,
+            max_line: max_line.max(1),
+            in_line: 0,
+            skipping: false,
+            cut: 0,
+        }
+    }
+
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+}
+
+impl<R: BufRead> Read for CutLines<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let chunk = self.inner.fill_buf()?;
+            if chunk.is_empty() {
+                return Ok(0);
+            }
+            if self.skipping {
+                match memchr::memchr(b'\n', chunk) {
+                    Some(newline) => {
+                        // The newline itself is passed on below, ending the cut line.
+                        self.inner.consume(newline);
+                        self.skipping = false;
+                        self.in_line = 0;
+                    }
+                    None => {
+                        let length = chunk.len();
+                        self.inner.consume(length);
+                    }
+                }
+                continue;
+            }
+            if self.in_line == self.max_line && chunk[0] != b'\n' {
+                self.skipping = true;
+                self.cut += 1;
+                continue;
+            }
+            let window = &chunk[..chunk.len().min(out.len())];
+            let mut length = 0;
+            while length < window.len() {
+                let room = self.max_line - self.in_line;
+                let rest = &window[length..];
+                match memchr::memchr(b'\n', &rest[..rest.len().min(room + 1)]) {
+                    Some(newline) => {
+                        length += newline + 1;
+                        self.in_line = 0;
+                    }
+                    None => {
+                        let taken = rest.len().min(room);
+                        length += taken;
+                        self.in_line += taken;
+                        if self.in_line == self.max_line {
+                            break;
+                        }
+                    }
+                }
+            }
+            out[..length].copy_from_slice(&window[..length]);
+            self.inner.consume(length);
+            return Ok(length);
+        }
     }
 }
 
@@ -278,6 +400,21 @@ mod tests {
     use flate2::write::GzEncoder;
     use std::io::{Cursor, Write};
 
+    /// A log policy with `dir` as its only root, and a path under it checked by that policy.
+    fn checked(dir: &Path, name: &str) -> (PathPolicy, AllowedPath) {
+        let root = std::fs::canonicalize(dir).unwrap();
+        let policy = PathPolicy::new(vec![root.clone()], Vec::new(), "log roots");
+        let path = policy
+            .check_path(&root.join(name), skippy_core::Access::Read)
+            .unwrap();
+        (policy, path)
+    }
+
+    fn open_in(dir: &Path, name: &str) -> ToolResult<LogFile> {
+        let (policy, path) = checked(dir, name);
+        open_log(&policy, &path)
+    }
+
     fn gzip(data: &[u8]) -> Vec<u8> {
         let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
         encoder.write_all(data).unwrap();
@@ -294,13 +431,13 @@ mod tests {
         let tiny = dir.path().join("tiny");
         std::fs::write(&tiny, b"\x1f").unwrap();
 
-        let log = open_log(&packed).unwrap();
+        let log = open_in(dir.path(), "app.log.1").unwrap();
         assert!(log.gzip);
         let mut text = String::new();
         LogReader::new(log).read_to_string(&mut text).unwrap();
         assert_eq!(text, "hello\n");
-        assert!(!open_log(&plain).unwrap().gzip);
-        assert!(!open_log(&tiny).unwrap().gzip);
+        assert!(!open_in(dir.path(), "plain.gz").unwrap().gzip);
+        assert!(!open_in(dir.path(), "tiny").unwrap().gzip);
     }
 
     #[test]
@@ -316,9 +453,13 @@ mod tests {
     #[test]
     fn refuses_directories_and_missing_files() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(open_log(dir.path()).unwrap_err().code(), "invalid_argument");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
         assert_eq!(
-            open_log(&dir.path().join("missing")).unwrap_err().code(),
+            open_in(dir.path(), "sub").unwrap_err().code(),
+            "invalid_argument"
+        );
+        assert_eq!(
+            open_in(dir.path(), "missing").unwrap_err().code(),
             "not_found"
         );
     }
@@ -346,6 +487,53 @@ mod tests {
             ]
         );
         assert_eq!(lines.offset(), 34);
+    }
+
+    /// What `CutLines` passes through, read in reads of `step` bytes from a buffer of `capacity`.
+    fn cut(data: &[u8], max_line: usize, capacity: usize, step: usize) -> (Vec<u8>, u64) {
+        let mut cutter = CutLines::new(BufReader::with_capacity(capacity, data), max_line);
+        let mut out = Vec::new();
+        let mut buffer = vec![0u8; step];
+        loop {
+            let count = cutter.read(&mut buffer).unwrap();
+            if count == 0 {
+                break;
+            }
+            out.extend_from_slice(&buffer[..count]);
+        }
+        (out, cutter.cut)
+    }
+
+    #[test]
+    fn cut_lines_keeps_newlines_and_line_starts() {
+        let data = b"short\nexactly5\n0123456789abcdef\n\nabcdefgh";
+        for capacity in [1, 2, 3, 7, 64] {
+            for step in [1, 2, 5, 64] {
+                let (out, count) = cut(data, 8, capacity, step);
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    "short\nexactly5\n01234567\n\nabcdefgh",
+                    "capacity {capacity}, step {step}"
+                );
+                assert_eq!(count, 1);
+            }
+        }
+        let (out, count) = cut(b"0123456789", 4, 3, 2);
+        assert_eq!((out.as_slice(), count), (&b"0123"[..], 1));
+    }
+
+    #[test]
+    fn watched_ceiling_ends_the_stream_and_says_so() {
+        let token = CancellationToken::new();
+        let mut exact = Watched::new(&b"abcd"[..], token.clone(), false).with_ceiling(Some(4));
+        let mut sink = Vec::new();
+        exact.read_to_end(&mut sink).unwrap();
+        assert_eq!((sink.as_slice(), exact.hit_ceiling), (&b"abcd"[..], false));
+        let mut longer = Watched::new(&b"abcdef"[..], token, false).with_ceiling(Some(4));
+        let mut sink = Vec::new();
+        longer.read_to_end(&mut sink).unwrap();
+        assert_eq!((sink.as_slice(), longer.hit_ceiling), (&b"abcd"[..], true));
+        assert_eq!(longer.bytes, 4);
     }
 
     #[test]

@@ -344,6 +344,7 @@ pub(crate) async fn run(
         timeout: time_left(deadline),
         max_output_bytes: cap,
         cwd: None,
+        limits: None,
     };
     exec(host, RemoteCommand::Argv(&full), &options, cancel).await
 }

@@ -8,32 +8,45 @@
 //! dated on its own. With `include_rotated`, `name.N[.gz]` and `name-YYYYMMDD[.gz]` siblings are
 //! searched first, oldest first, then the file itself; line numbers are per file. The search stops
 //! at `max_matches` or the output ceiling (`truncated`; `next_offset` pages on) and promptly on
-//! cancellation. Lines are cut at [`LINE_CAP`] bytes. With `host`, the same searcher runs over
-//! the file on that host, streamed in windows of up to 8 MiB ([`crate::remote_file`]); rotated
-//! siblings are listed and checked there ([`crate::remote`]). Read-only; no side effects.
+//! cancellation. Returned lines are cut at [`LINE_CAP`] bytes.
+//!
+//! Bounds on what the input can cost: only the first [`LINE_WINDOW`] bytes of a line are matched
+//! (the rest is skipped before the searcher sees it, and `long_lines_cut` counts such lines), so a
+//! 100 MiB line neither fails the search nor hides the lines after it; and compressed files are
+//! decompressed up to [`SCAN_CEILING`] bytes of text per call, over all of them (past it the rest
+//! of the compressed files is skipped, plain files are still searched, and the result has
+//! `truncated` and `scan_ceiling_bytes`). Plain files are read whole: they cost what
+//! they weigh on disk, within the call's time limit. Local files are opened without following
+//! links or blocking on a FIFO, and the opened descriptor is checked ([`crate::reader::open_log`]).
+//!
+//! With `host`, the same searcher runs over the file on that host, streamed in windows of up to
+//! 8 MiB ([`crate::remote_file`]); rotated siblings are listed and checked there
+//! ([`crate::remote`]). Read-only; no side effects.
 
 use std::collections::VecDeque;
-use std::io;
+use std::io::{self, BufReader};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
-use grep_regex::{RegexMatcher, RegexMatcherBuilder};
+use grep_regex::RegexMatcher;
 use grep_searcher::{Searcher, SearcherBuilder, Sink, SinkContext, SinkMatch};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use skippy_core::config::Config;
 use skippy_core::limits::{Budget, json_len};
+use skippy_core::patterns::{self, RegexOptions};
 use skippy_core::time::{parse_time_bound, rfc3339};
 use skippy_core::{
-    AllowedPath, Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled,
+    AllowedPath, Annotations, PathPolicy, Tool, ToolCtx, ToolError, ToolResult, Toolset,
+    check_cancelled,
 };
 use skippy_remote::Hosts;
 use tokio_util::sync::CancellationToken;
 
-use crate::output::display_line;
-use crate::reader::{LogReader, Watched, read_error};
+use crate::output::{display_line, is_zero};
+use crate::reader::{CutLines, LINE_WINDOW, LogReader, SCAN_CEILING, Watched, read_error};
 use crate::rotated::rotated_siblings;
 use crate::target::LogTarget;
 use crate::timestamp::find_timestamp;
@@ -43,8 +56,11 @@ pub const MAX_MATCHES: u32 = 5_000;
 pub const MAX_CONTEXT: u32 = 10;
 /// Longest line returned, in bytes.
 pub const LINE_CAP: usize = 1_000;
-/// Longest line the searcher holds in memory.
-const HEAP_LIMIT: usize = 64 * 1024 * 1024;
+/// Most memory the searcher's buffer may take. Lines reach it cut to [`LINE_WINDOW`], so a match
+/// with its before-context (11 lines) needs under 1 MiB; this is a backstop, not a working limit.
+const HEAP_LIMIT: usize = 8 * 1024 * 1024;
+/// Read size between the decompressor and the line cutter.
+const BUFFER: usize = 64 * 1024;
 /// Approximate JSON cost of a match's keys and numbers.
 const MATCH_OVERHEAD: usize = 48;
 
@@ -94,6 +110,14 @@ pub struct Output {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "u64")]
     pub next_offset: Option<u64>,
+    /// Lines over 64 KiB: only their first 64 KiB were searched.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub long_lines_cut: u64,
+    /// Set (to the ceiling, in bytes) when the search stopped at the most decompressed text a
+    /// call may read; later lines of compressed files were not searched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u64")]
+    pub scan_ceiling_bytes: Option<u64>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -156,13 +180,14 @@ impl Tool for SearchLog {
                 "`since` is later than `until`; swap them",
             ));
         }
-        let matcher = RegexMatcherBuilder::new()
-            .case_insensitive(!params.case_sensitive)
-            .line_terminator(Some(b'\n'))
-            .build(&params.pattern)
-            .map_err(|error| {
-                ToolError::invalid(format!("`pattern` is not a valid regex: {error}"))
-            })?;
+        let matcher = patterns::grep_matcher(
+            "pattern",
+            &params.pattern,
+            RegexOptions {
+                case_insensitive: !params.case_sensitive,
+                literal: false,
+            },
+        )?;
         let target =
             LogTarget::resolve(&ctx, &self.hosts, params.host.as_deref(), &params.path).await?;
         let include_rotated = params.include_rotated;
@@ -206,7 +231,14 @@ impl Tool for SearchLog {
                 Plan::Local(path) => files_to_search(&config, path, include_rotated)?,
                 Plan::Files(files) => files,
             };
-            search_files(&files, &matcher, collector, &cancel, &progress)
+            search_files(
+                &config.logs.policy,
+                &files,
+                &matcher,
+                collector,
+                &cancel,
+                &progress,
+            )
         })
         .await
     }
@@ -244,6 +276,7 @@ fn files_to_search(config: &Config, path: AllowedPath, include_rotated: bool) ->
 }
 
 fn search_files(
+    policy: &PathPolicy,
     files: &[(LogTarget, Option<String>)],
     matcher: &RegexMatcher,
     mut collector: Collector,
@@ -258,50 +291,73 @@ fn search_files(
         .build();
     let mut bytes_scanned = 0u64;
     let mut lines_scanned = 0u64;
+    let mut long_lines_cut = 0u64;
+    // Decompressed bytes still allowed in this call, over all compressed files.
+    let mut unpack_left = SCAN_CEILING;
+    let mut scan_ceiling_bytes = None;
     for (target, label) in files {
         check_cancelled(cancel)?;
-        let log = match target.open(cancel) {
+        let log = match target.open(policy, cancel) {
             Ok(log) => log,
             // A rotated file may be renamed or removed while we search.
             Err(error) if label.is_some() && error.code() == "not_found" => continue,
             Err(error) => return Err(error),
         };
-        let total = (!log.gzip).then_some(log.size as f64);
+        let gzip = log.gzip;
+        if gzip && unpack_left == 0 {
+            // The ceiling is spent: compressed files are skipped, plain ones still searched.
+            continue;
+        }
+        let total = (!gzip).then_some(log.size as f64);
         let reporter = progress.clone();
-        let mut reader = Watched::new(LogReader::new(log), cancel.clone(), true).with_progress(
-            Box::new(move |bytes| {
+        let watched = Watched::new(LogReader::new(log), cancel.clone(), true)
+            .with_progress(Box::new(move |bytes| {
                 reporter.progress(bytes as f64, total, || {
                     format!("searched {} MiB", bytes / (1024 * 1024))
                 });
-            }),
-        );
+            }))
+            .with_ceiling(gzip.then_some(unpack_left));
+        let mut reader = CutLines::new(BufReader::with_capacity(BUFFER, watched), LINE_WINDOW);
         collector.start_file(label.clone());
         let result = search_one(&mut searcher, matcher, &mut reader, &mut collector);
-        bytes_scanned += reader.bytes;
+        long_lines_cut += reader.cut;
+        let watched = reader.get_ref().get_ref();
+        bytes_scanned += watched.bytes;
+        if gzip {
+            unpack_left = unpack_left.saturating_sub(watched.bytes);
+        }
         lines_scanned += if collector.stopped {
             collector.last_line
         } else {
-            reader.lines()
+            watched.lines()
         };
+        let hit_ceiling = watched.hit_ceiling;
         result.map_err(|error| read_error(target.path(), &error, cancel))?;
+        if hit_ceiling {
+            scan_ceiling_bytes = Some(SCAN_CEILING);
+        }
         if collector.stopped {
             break;
         }
     }
     let returned = collector.matches.len() as u64;
     Ok(Output {
+        // Paging helps only when the collector stopped: past the ceiling, a later page would
+        // stop at the same place.
         next_offset: collector.truncated.then_some(collector.skipped + returned),
-        truncated: collector.truncated,
+        truncated: collector.truncated || scan_ceiling_bytes.is_some(),
         matches: collector.matches,
         bytes_scanned,
         lines_scanned,
+        long_lines_cut,
+        scan_ceiling_bytes,
     })
 }
 
 fn search_one(
     searcher: &mut Searcher,
     matcher: &RegexMatcher,
-    reader: &mut Watched<LogReader>,
+    reader: &mut CutLines<BufReader<Watched<LogReader>>>,
     collector: &mut Collector,
 ) -> io::Result<()> {
     searcher.search_reader(matcher, reader, collector)

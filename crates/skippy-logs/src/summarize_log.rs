@@ -3,6 +3,12 @@
 //!
 //! One forward pass (gzip files are decompressed transparently) over at most `max_lines` lines;
 //! when the cap stops it, `truncated` is set and `next_offset`, passed back as `offset`, resumes.
+//! A compressed file is decompressed up to [`SCAN_CEILING`] bytes of text, those skipped to reach
+//! `offset` included (a gzip bomb costs no more than that); past it the pass stops with
+//! `truncated` and `scan_ceiling_bytes`, and no `next_offset`, since a later call would stop at
+//! the same place. Only the first 16 KiB of a line are looked at, so a huge line costs no memory.
+//! Local files are opened without following links or blocking on a FIFO, and the opened
+//! descriptor is checked ([`crate::reader::open_log`]).
 //! With `since`, lines stamped earlier are skipped; undated lines (stack traces, continuations)
 //! follow the line before them. Levels and templates: see [`crate::level`] and
 //! [`crate::template`]. Memory stays bounded: at most [`MAX_TEMPLATES`] templates are tracked;
@@ -22,13 +28,15 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use skippy_core::limits::{Budget, json_len};
 use skippy_core::time::{parse_time_bound, rfc3339};
-use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled};
+use skippy_core::{
+    Annotations, PathPolicy, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled,
+};
 use skippy_remote::Hosts;
 use tokio_util::sync::CancellationToken;
 
 use crate::level::{self, Level};
 use crate::output::display_line;
-use crate::reader::{ForwardLines, LogFile, LogReader, Watched, read_error};
+use crate::reader::{ForwardLines, LogFile, LogReader, SCAN_CEILING, Watched, read_error};
 use crate::target::LogTarget;
 use crate::template::{split_message, template_into};
 use crate::timestamp::find_timestamp;
@@ -109,6 +117,11 @@ pub struct Output {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "u64")]
     pub next_offset: Option<u64>,
+    /// Set (to the ceiling, in bytes) when the pass stopped at the most decompressed text a call
+    /// may read; the rest of the compressed file was not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u64")]
+    pub scan_ceiling_bytes: Option<u64>,
 }
 
 fn default_top() -> u32 {
@@ -164,7 +177,8 @@ impl Tool for SummarizeLog {
             budget: Budget::for_output(ctx.max_output_bytes()),
         };
         let progress = ctx.clone();
-        ctx.blocking(move |cancel| summarize(&target, request, &cancel, &progress))
+        let policy = ctx.config.logs.policy.clone();
+        ctx.blocking(move |cancel| summarize(&policy, &target, request, &cancel, &progress))
             .await
     }
 }
@@ -245,41 +259,48 @@ impl Tally {
     }
 }
 
+/// A reader positioned at `offset`, the file size, and how many more bytes of text may be read
+/// (None for a plain file; for a gzip file what the ceiling leaves after the skipped bytes).
 fn open_at(
     mut log: LogFile,
     path: &Path,
     offset: u64,
     cancel: &CancellationToken,
-) -> ToolResult<(LogReader, u64)> {
+) -> ToolResult<(LogReader, u64, Option<u64>)> {
     let size = log.size;
     if !log.gzip {
         log.file
             .seek(SeekFrom::Start(offset.min(size)))
             .map_err(|error| ToolError::io(path, &error))?;
-        return Ok((LogReader::new(log), size));
+        return Ok((LogReader::new(log), size, None));
     }
     let mut reader = LogReader::new(log);
-    let mut skipper = Watched::new(&mut reader, cancel.clone(), false);
+    let mut skipper =
+        Watched::new(&mut reader, cancel.clone(), false).with_ceiling(Some(SCAN_CEILING));
     io::copy(&mut (&mut skipper).take(offset), &mut io::sink())
         .map_err(|error| read_error(path, &error, cancel))?;
-    Ok((reader, size))
+    let left = SCAN_CEILING.saturating_sub(skipper.bytes);
+    Ok((reader, size, Some(left)))
 }
 
 fn summarize(
+    policy: &PathPolicy,
     target: &LogTarget,
     mut request: Request,
     cancel: &CancellationToken,
     progress: &ToolCtx,
 ) -> ToolResult<Output> {
     let path = target.path();
-    let (reader, size) = open_at(target.open(cancel)?, path, request.offset, cancel)?;
+    let log = target.open(policy, cancel)?;
+    let (reader, size, ceiling) = open_at(log, path, request.offset, cancel)?;
     let reporter = progress.clone();
-    let watched =
-        Watched::new(reader, cancel.clone(), false).with_progress(Box::new(move |bytes| {
+    let watched = Watched::new(reader, cancel.clone(), false)
+        .with_progress(Box::new(move |bytes| {
             reporter.progress(bytes as f64, Some(size as f64), || {
                 format!("read {} MiB", bytes / (1024 * 1024))
             });
-        }));
+        }))
+        .with_ceiling(ceiling);
     let mut lines = ForwardLines::new(
         BufReader::with_capacity(BUFFER, watched),
         request.offset,
@@ -327,6 +348,12 @@ fn summarize(
         tally.count_template(&template, level, line.bytes, line.cut);
     }
     let end = next_offset.unwrap_or_else(|| lines.offset());
+    // A gzip file shorter than `offset` reads nothing; one longer than the ceiling stops there.
+    let scan_ceiling_bytes = lines
+        .get_ref()
+        .get_ref()
+        .hit_ceiling
+        .then_some(SCAN_CEILING);
     let distinct_templates = tally.templates.len();
     let (top, top_cut) = tally.top(request.top, &mut request.budget);
     let timestamp = |time: Option<DateTime<Utc>>| time.map(|t| rfc3339(SystemTime::from(t)));
@@ -339,8 +366,9 @@ fn summarize(
         distinct_templates,
         top,
         untracked_lines: tally.untracked,
-        truncated: next_offset.is_some() || top_cut,
+        truncated: next_offset.is_some() || top_cut || scan_ceiling_bytes.is_some(),
         next_offset,
+        scan_ceiling_bytes,
     })
 }
 

@@ -2,11 +2,16 @@
 //!
 //! Plain files are read backwards from the end in 64 KiB blocks, so the cost depends on what is
 //! returned, not on the file size. With a filter, reading goes on backwards until enough lines
-//! match, the start of the file is reached, or [`SCAN_CAP`] bytes were read (then `truncated` is
-//! set and `next_offset` says where to continue). Gzip files (detected by content) cannot be read
-//! backwards: they are decompressed from the start, keeping the last N lines in a ring buffer.
-//! Lines come oldest first. When they exceed the output ceiling the oldest are dropped; lines over
-//! [`LINE_CAP`] bytes are cut. `next_offset`, passed back as `before`, pages to older lines.
+//! match, the start of the file is reached, or [`SCAN_CEILING`] bytes were read (then `truncated`
+//! and `scan_ceiling_bytes` are set and `next_offset` says where to continue). Gzip files
+//! (detected by content) cannot be read backwards: they are decompressed from the start, keeping
+//! the last N lines in a ring buffer, and decompression stops at [`SCAN_CEILING`] bytes of text
+//! (a gzip bomb costs no more than that; the result then says the lines are the last ones within
+//! the ceiling). The filter sees the first [`LINE_WINDOW`] bytes of each line (`long_lines_cut`
+//! counts longer ones). Lines come oldest first. When they exceed the output ceiling the oldest
+//! are dropped; lines over [`LINE_CAP`] bytes are cut. `next_offset`, passed back as `before`,
+//! pages to older lines. The file is opened without following links or blocking on a FIFO, and
+//! the opened descriptor is checked ([`crate::reader::open_log`]).
 //! With `host`, the same code reads the file on that host through windows fetched with `dd`/`od`
 //! ([`crate::remote_file`]): the filter runs here, so its semantics do not change; a remote gzip
 //! file is transferred whole. Read-only; no side effects.
@@ -16,28 +21,27 @@ use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use skippy_core::limits::Budget;
+use skippy_core::patterns::{self, RegexOptions};
 use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled};
 use skippy_remote::Hosts;
 use tokio_util::sync::CancellationToken;
 
 use crate::backward::BackwardLines;
-use crate::output::{display_line, fit};
-use crate::reader::{ForwardLines, LogFile, LogReader, Watched, read_error};
+use crate::output::{display_line, fit, is_zero};
+use crate::reader::{
+    ForwardLines, LINE_WINDOW, LogFile, LogReader, SCAN_CEILING, Watched, read_error,
+};
 use crate::target::LogTarget;
 
 pub const DEFAULT_LINES: u32 = 100;
 pub const MAX_LINES: u32 = 10_000;
-/// Most bytes read backwards while looking for filter matches.
-pub const SCAN_CAP: u64 = 256 * 1024 * 1024;
 /// Longest line returned, in bytes.
 pub const LINE_CAP: usize = 8 * 1024;
 const BLOCK: usize = 64 * 1024;
-/// Longest line kept in memory while reading; longer ones keep their start.
-const MAX_LINE: usize = 64 * 1024;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -72,6 +76,14 @@ pub struct Output {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "u64")]
     pub next_offset: Option<u64>,
+    /// Lines over 64 KiB read: filtered and kept by their first 64 KiB only.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub long_lines_cut: u64,
+    /// Set (to the ceiling, in bytes) when reading stopped at the most text a call may read: a
+    /// gzip file's later lines, or with a filter older lines, were not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u64")]
+    pub scan_ceiling_bytes: Option<u64>,
 }
 
 fn default_lines() -> u32 {
@@ -99,7 +111,11 @@ impl Tool for TailLog {
                 "`lines` must be between 1 and {MAX_LINES}"
             )));
         }
-        let filter = params.filter.as_deref().map(compile_filter).transpose()?;
+        let filter = params
+            .filter
+            .as_deref()
+            .map(|pattern| patterns::regex("filter", pattern, RegexOptions::default()))
+            .transpose()?;
         let target =
             LogTarget::resolve(&ctx, &self.hosts, params.host.as_deref(), &params.path).await?;
         let request = Request {
@@ -108,8 +124,9 @@ impl Tool for TailLog {
             before: params.before,
             budget: Budget::for_output(ctx.max_output_bytes()),
         };
+        let policy = ctx.config.logs.policy.clone();
         ctx.blocking(move |cancel| {
-            let log = target.open(&cancel)?;
+            let log = target.open(&policy, &cancel)?;
             if log.gzip {
                 tail_stream(target.path(), log, request, &cancel)
             } else {
@@ -127,12 +144,6 @@ struct Request {
     budget: Budget,
 }
 
-fn compile_filter(pattern: &str) -> ToolResult<Regex> {
-    RegexBuilder::new(pattern)
-        .build()
-        .map_err(|error| ToolError::invalid(format!("`filter` is not a valid regex: {error}")))
-}
-
 fn matches(filter: Option<&Regex>, line: &[u8]) -> bool {
     filter.is_none_or(|regex| regex.is_match(line))
 }
@@ -147,9 +158,11 @@ fn tail_backward(
     let end = request
         .before
         .map_or(log.size, |before| before.min(log.size));
-    let mut reader = BackwardLines::new(log.file, end, BLOCK, MAX_LINE);
+    let mut reader = BackwardLines::new(log.file, end, BLOCK, LINE_WINDOW);
     let mut newest_first: Vec<String> = Vec::new();
     let mut truncated = false;
+    let mut long_lines_cut = 0u64;
+    let mut scan_ceiling_bytes = None;
     // Offset of the oldest line dealt with: everything from here on was returned or filtered out.
     let mut resume: Option<u64> = None;
     let mut examined = 0u64;
@@ -157,8 +170,9 @@ fn tail_backward(
         if examined.is_multiple_of(1024) {
             check_cancelled(cancel)?;
         }
-        if request.filter.is_some() && reader.bytes_read() >= SCAN_CAP {
+        if request.filter.is_some() && reader.bytes_read() >= SCAN_CEILING {
             truncated = true;
+            scan_ceiling_bytes = Some(SCAN_CEILING);
             break;
         }
         let Some(line) = reader
@@ -168,6 +182,7 @@ fn tail_backward(
             break;
         };
         examined += 1;
+        long_lines_cut += u64::from(line.cut);
         if !matches(request.filter.as_ref(), line.bytes) {
             resume = Some(line.offset);
             continue;
@@ -189,6 +204,8 @@ fn tail_backward(
         truncated,
         bytes_read: reader.bytes_read(),
         next_offset: resume.filter(|&offset| offset > 0),
+        long_lines_cut,
+        scan_ceiling_bytes,
     })
 }
 
@@ -199,8 +216,10 @@ fn tail_stream(
     mut request: Request,
     cancel: &CancellationToken,
 ) -> ToolResult<Output> {
-    let watched = Watched::new(LogReader::new(log), cancel.clone(), false);
-    let mut lines = ForwardLines::new(BufReader::with_capacity(BLOCK, watched), 0, MAX_LINE);
+    let watched =
+        Watched::new(LogReader::new(log), cancel.clone(), false).with_ceiling(Some(SCAN_CEILING));
+    let mut lines = ForwardLines::new(BufReader::with_capacity(BLOCK, watched), 0, LINE_WINDOW);
+    let mut long_lines_cut = 0u64;
     // (offset, bytes, cut); the oldest slot is reused when the ring is full.
     let mut ring: VecDeque<(u64, Vec<u8>, bool)> =
         VecDeque::with_capacity(request.wanted.min(1024));
@@ -211,6 +230,7 @@ fn tail_stream(
         if request.before.is_some_and(|before| line.offset >= before) {
             break;
         }
+        long_lines_cut += u64::from(line.cut);
         if !matches(request.filter.as_ref(), line.bytes) {
             continue;
         }
@@ -225,9 +245,11 @@ fn tail_stream(
         slot.2 = line.cut;
         ring.push_back(slot);
     }
-    let bytes_read = lines.get_ref().get_ref().bytes;
+    let watched = lines.get_ref().get_ref();
+    let bytes_read = watched.bytes;
+    let scan_ceiling_bytes = watched.hit_ceiling.then_some(SCAN_CEILING);
     let mut newest_first = Vec::with_capacity(ring.len());
-    let mut truncated = false;
+    let mut truncated = scan_ceiling_bytes.is_some();
     let mut oldest = None;
     for (offset, bytes, cut) in ring.iter().rev() {
         let (text, line_cut) = display_line(bytes, LINE_CAP, *cut);
@@ -247,6 +269,8 @@ fn tail_stream(
         truncated,
         bytes_read,
         next_offset: oldest.filter(|&offset| offset > 0),
+        long_lines_cut,
+        scan_ceiling_bytes,
     })
 }
 
@@ -425,6 +449,7 @@ mod tests {
         assert!(out.truncated);
         assert_eq!(out.lines[0].len(), LINE_CAP + "…".len());
         assert_eq!(out.lines[1], "short");
+        assert_eq!(out.long_lines_cut, 1);
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use skippy_core::{AllowedPath, ToolCtx, ToolError, ToolResult};
+use skippy_core::{AllowedPath, PathPolicy, ToolCtx, ToolError, ToolResult};
 use skippy_remote::{Executor, Hosts};
 use tokio_util::sync::CancellationToken;
 
@@ -58,10 +58,12 @@ impl LogTarget {
         }
     }
 
-    /// Open for reading. Blocking: call it from `ctx.blocking`.
-    pub fn open(&self, cancel: &CancellationToken) -> ToolResult<LogFile> {
+    /// Open for reading; `policy` is the log allowlist that produced a local path
+    /// (`config.logs.policy`), against which the opened descriptor is verified. Blocking: call it
+    /// from `ctx.blocking`.
+    pub fn open(&self, policy: &PathPolicy, cancel: &CancellationToken) -> ToolResult<LogFile> {
         match self {
-            LogTarget::Local(path) => open_log(path.as_path()),
+            LogTarget::Local(path) => open_log(policy, path),
             LogTarget::Remote(log) => log.open(cancel),
         }
     }

@@ -10,6 +10,9 @@
 //! it means the same to every POSIX login shell (sh, bash, dash, zsh, ksh); fish and csh-family
 //! login shells are not supported. It runs a small `sh` bootstrap with the command as an argument:
 //!
+//! 0. With [`RunOptions::limits`], it sets the memory and CPU limits ([`LIMITS_SH`]: `ulimit -v`,
+//!    `ulimit -t`) that the command and everything it starts inherit; a limit the remote `sh` cannot
+//!    set fails the run (`unavailable`) before the command starts.
 //! 1. If this shell is not already a process group leader (OpenSSH's sshd makes it the leader of a
 //!    new session; other servers may not), it re-executes itself through `setsid`. `setsid` only
 //!    forks when the caller leads a group, which is exactly the case where it is not run, so the
@@ -17,7 +20,10 @@
 //! 2. It prints `skippy-pid-<nonce>:<pid>` on stdout. The nonce is random per call; the line is
 //!    found even after output from the user's shell start-up files and removed from the output.
 //! 3. It runs the command with `eval` in that same shell (saving one `sh` start per call), so the
-//!    pid is the process group id of the command and of everything it starts.
+//!    pid is the process group id of the command and of everything it starts. A trap turns this
+//!    shell's own SIGXCPU into exit status 152 (128 + SIGXCPU), what a shell reports for a child
+//!    killed by it, and keeps the shell from replacing itself with the command's last program: sshd
+//!    names SIGXCPU only as `SIG@openssh.com`, so a status is the one unambiguous report.
 //!
 //! On timeout, cancellation, or when the call is dropped: the channel is closed, then a cleanup
 //! channel runs `kill -s TERM -- -<pgid>`, waits up to 2 s for the group to exit, then sends
@@ -27,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use russh::ChannelMsg;
 use skippy_core::limits::truncate_utf8;
-use skippy_core::process::CommandOutput;
+use skippy_core::process::{CommandOutput, LIMITS_SH, ResourceLimits, detect_limit_hit};
 use skippy_core::{ToolError, ToolResult};
 use tokio_util::sync::CancellationToken;
 
@@ -41,16 +47,27 @@ const KILL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Output kept while looking for the pid line; if it has not appeared by then it never will.
 const MARKER_SEARCH_LIMIT: usize = 64 * 1024;
 
-/// The bootstrap: `$1` = nonce, `$2` = command. Reads the process group from /proc when there is
-/// one (no fork), else asks `ps`; an unknown group is taken to be our own, which is what sshd does.
-const BOOTSTRAP: &str = r#"n=$1; c=$2; p=
+/// The bootstrap: `$1` = nonce, `$2` = command, `$3`..`$5` = the limits for [`LIMITS_SH`] (empty:
+/// none), which runs between [`BOOTSTRAP_HEAD`] and this. Reads the process group from /proc when
+/// there is one (no fork), else asks `ps`; an unknown group is taken to be our own, which is what
+/// sshd does.
+const BOOTSTRAP: &str = r#"p=
 if [ -r /proc/$$/stat ]; then read -r _ _ _ _ p _ < /proc/$$/stat; else p=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' '); fi
 if [ -n "$p" ] && [ "$p" != "$$" ] && command -v setsid >/dev/null 2>&1; then
 exec setsid sh -c 'printf "skippy-pid-%s:%s\n" "$1" "$$"; exec sh -c "$2"' skippy "$n" "$c"
 fi
 printf 'skippy-pid-%s:%s\n' "$n" "$$"
+trap 'exit 152' XCPU 2>/dev/null
 eval "$c"
+exit
 "#;
+
+const BOOTSTRAP_HEAD: &str = "n=$1; c=$2; v=$3; ts=$4; th=$5\n";
+
+/// The whole bootstrap script.
+fn bootstrap() -> String {
+    format!("{BOOTSTRAP_HEAD}{LIMITS_SH}{BOOTSTRAP}")
+}
 
 /// `$1` = process group id. TERM, wait up to 2 s (20 x 0.1 s, or 1 s steps where `sleep` takes
 /// whole seconds only), then KILL.
@@ -96,6 +113,8 @@ pub struct RunOptions {
     pub max_output_bytes: usize,
     /// Working directory on the machine that runs the command (checked by the caller).
     pub cwd: Option<String>,
+    /// Memory and CPU limits of the command's processes; None = none (Skippy's own fixed scripts).
+    pub limits: Option<ResourceLimits>,
 }
 
 impl Default for RunOptions {
@@ -104,6 +123,7 @@ impl Default for RunOptions {
             timeout: Duration::from_secs(30),
             max_output_bytes: 256 * 1024,
             cwd: None,
+            limits: None,
         }
     }
 }
@@ -123,10 +143,17 @@ pub async fn exec(
     let deadline = tokio::time::Instant::from_std(started + options.timeout);
     let script = user_script(command, options.cwd.as_deref())?;
     let nonce = random_hex(8)?;
+    let [memory, cpu_soft, cpu_hard] = options
+        .limits
+        .map(|limits| limits.shell_args())
+        .unwrap_or_default();
     let line = format!(
-        "exec sh -c {} skippy {nonce} {}",
-        quote_arg(BOOTSTRAP),
-        quote_arg(&script)
+        "exec sh -c {} skippy {nonce} {} {} {} {}",
+        quote_arg(&bootstrap()),
+        quote_arg(&script),
+        quote_arg(&memory),
+        quote_arg(&cpu_soft),
+        quote_arg(&cpu_hard)
     );
     let label = command.label();
     let interrupted = |why: Interrupt| why.error(&label, host.name(), options.timeout);
@@ -213,7 +240,13 @@ pub async fn exec(
             host.name()
         )));
     }
-    Ok(reader.finish(started))
+    let output = reader.finish(started, options.limits.as_ref());
+    if options.limits.is_some()
+        && let Some(error) = ResourceLimits::not_set(&output, host.name())
+    {
+        return Err(error);
+    }
+    Ok(output)
 }
 
 /// The command string that `sh -c` runs on the remote side.
@@ -362,6 +395,8 @@ struct Reader {
     stdout: Capture,
     stderr: Capture,
     exit_code: Option<i32>,
+    /// The signal that killed the command, as a Linux signal number when known.
+    signal: Option<i32>,
     /// An exit status or exit signal arrived: without one, the connection was lost mid-run.
     exited: bool,
     refused: bool,
@@ -382,6 +417,7 @@ impl Reader {
                 ..Capture::default()
             },
             exit_code: None,
+            signal: None,
             exited: false,
             refused: false,
         }
@@ -406,6 +442,7 @@ impl Reader {
             }
             Some(ChannelMsg::ExitSignal { signal_name, .. }) => {
                 tracing::debug!(?signal_name, "remote command killed by a signal");
+                self.signal = signal_number(&signal_name);
                 self.exit_code = None;
                 self.exited = true;
                 true
@@ -443,13 +480,14 @@ impl Reader {
         }
     }
 
-    fn finish(mut self, started: Instant) -> CommandOutput {
+    fn finish(mut self, started: Instant, limits: Option<&ResourceLimits>) -> CommandOutput {
         if let Some(pending) = self.pending.take() {
             self.stdout.push(&pending);
         }
         let (stdout, stdout_truncated) = self.stdout.into_text();
         let (stderr, stderr_truncated) = self.stderr.into_text();
         CommandOutput {
+            limit_hit: detect_limit_hit(limits, self.exit_code, self.signal, &stderr),
             exit_code: self.exit_code,
             stdout,
             stderr,
@@ -457,6 +495,15 @@ impl Reader {
             stderr_truncated,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         }
+    }
+}
+
+/// The Linux number of a signal named in an SSH `exit-signal` (only those a limit produces).
+fn signal_number(signal: &russh::Sig) -> Option<i32> {
+    match signal {
+        russh::Sig::KILL => Some(9),
+        russh::Sig::Custom(name) if name.trim_start_matches("SIG") == "XCPU" => Some(24),
+        _ => None,
     }
 }
 
@@ -486,7 +533,7 @@ mod tests {
         assert!(reader.handle(data("world\n")));
         assert!(reader.handle(Some(ChannelMsg::ExitStatus { exit_status: 3 })));
         assert!(!reader.handle(Some(ChannelMsg::Close)));
-        let output = reader.finish(Instant::now());
+        let output = reader.finish(Instant::now(), None);
         assert_eq!(output.stdout, "motd from .bashrc\nhello\nworld\n");
         assert_eq!(output.exit_code, Some(3));
     }
@@ -496,7 +543,7 @@ mod tests {
         let mut reader = Reader::new("abc".into(), 1024);
         reader.handle(data("skippy-pid-other:77\nskippy-pid-abc:1\n"));
         assert_eq!(reader.pgid, None);
-        let output = reader.finish(Instant::now());
+        let output = reader.finish(Instant::now(), None);
         assert_eq!(output.stdout, "skippy-pid-other:77\n");
     }
 
@@ -508,7 +555,7 @@ mod tests {
             data: b"ab".to_vec().into(),
             ext: 1,
         }));
-        let output = reader.finish(Instant::now());
+        let output = reader.finish(Instant::now(), None);
         assert_eq!(
             (output.stdout.as_str(), output.stdout_truncated),
             ("01234", true)
@@ -531,14 +578,56 @@ mod tests {
         );
     }
 
+    /// The remote bootstrap sets the limits it is given (here run by a local `sh`).
+    #[test]
+    fn finding_05_bootstrap_sets_the_limits() {
+        let script = bootstrap();
+        let argv = [
+            "sh",
+            "-c",
+            &script,
+            "skippy",
+            "n1",
+            "cat /proc/self/limits",
+            "131072",
+            "4",
+            "5",
+        ];
+        let output = std::process::Command::new(argv[0])
+            .args(&argv[1..])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let values = |name: &str| {
+            stdout
+                .lines()
+                .find(|line| line.starts_with(name))
+                .map(|line| {
+                    line[name.len()..]
+                        .split_whitespace()
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            values("Max address space"),
+            "134217728 134217728",
+            "{stdout}"
+        );
+        assert_eq!(values("Max cpu time"), "4 5", "{stdout}");
+    }
+
     /// The bootstrap run by a local `sh`, both as a group leader (what sshd gives it) and not (it
     /// must then move to a session of its own): it prints its pid, which is the process group of
     /// the command, and keeps the command's output and exit code.
     #[test]
     fn bootstrap_reports_the_process_group_of_the_command() {
         let command = "read -r _ _ _ _ p _ < /proc/$$/stat; echo \"$p\"; exit 7";
-        let leader = ["setsid", "sh", "-c", BOOTSTRAP, "skippy", "n1", command];
-        let member = ["sh", "-c", BOOTSTRAP, "skippy", "n1", command];
+        let script = bootstrap();
+        let leader = ["setsid", "sh", "-c", &script, "skippy", "n1", command];
+        let member = ["sh", "-c", &script, "skippy", "n1", command];
         for argv in [&leader[..], &member[..]] {
             let output = std::process::Command::new(argv[0])
                 .args(&argv[1..])

@@ -90,6 +90,7 @@ fn local_spec(
     spec.timeout = options.timeout;
     spec.max_output_bytes = options.max_output_bytes;
     spec.cwd = options.cwd.as_ref().map(Into::into);
+    spec.limits = options.limits;
     spec
 }
 

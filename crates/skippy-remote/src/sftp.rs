@@ -1,17 +1,28 @@
 //! File transfer over SFTP: upload and download with size caps, atomic replacement on both sides,
 //! and a SHA-256 checked on both ends.
 //!
-//! Remote paths are confined to the host's `remote_roots` (default: the remote user's home, asked
-//! once per connection with SFTP `realpath(".")`). A path is checked twice: lexically (after
+//! Remote paths are confined to the host's `remote_roots`, which must be configured: there is no
+//! default (the home would include `~/.ssh`), and without them every transfer is refused with the
+//! key to set. `~` in a root or a path is the remote user's home (asked once per connection with
+//! SFTP `realpath(".")`). A path is checked twice: lexically (after
 //! resolving `.` and `..`, it must lie under a root) and physically (SFTP `realpath` of its deepest
 //! existing ancestor, plus the rest, must also lie under a root), so a symlink inside a root that
 //! points out of it does not open a way out. The resolved path is the one used: a symlink as the
 //! last component is followed (its target, inside the roots, is what gets read or replaced).
 //!
+//! A path to be written is also checked against Skippy's protected files
+//! ([`skippy_core::sensitive`]: `~/.ssh/*`, shell start-up files, autostart entries, user units,
+//! cron, `/etc`, ...), both as given (lexically) and as resolved, so neither a symlinked directory
+//! that resolves into `~/.ssh` nor a `~/.ssh` that is itself a link elsewhere gets through, and an
+//! existing executable file is never replaced. A new remote file is created without execute bits.
+//!
 //! Writes never leave a half-written file under the final name: an upload goes to
 //! `<dir>/.<name>.skippy-tmp-<random>` and is renamed over the target (`posix-rename@openssh.com`
 //! when the server has it, which replaces atomically; otherwise remove, then rename), a download to
-//! a temporary file in the local target's directory that is renamed into place. Before the rename,
+//! a temporary file in the local target's directory that is renamed into place. Locally, both go
+//! through `skippy_core::safe_fs`: the uploaded file is opened without following links and checked
+//! on its descriptor, and the download's directory is pinned (opened and verified) before the
+//! temporary file is created and renamed in it by name. Before the rename,
 //! the SHA-256 of what was sent or received is compared with `sha256sum` (or `shasum -a 256`) run on
 //! the remote file; a mismatch fails the transfer with `io` and removes the temporary file. Without
 //! either program on the host the transfer fails (`unavailable`) rather than go unchecked.
@@ -28,7 +39,9 @@ use russh_sftp::client::RawSftpSession;
 use russh_sftp::client::error::Error as SftpError;
 use russh_sftp::protocol::{FileAttributes, OpenFlags, Packet, StatusCode};
 use sha2::{Digest, Sha256};
-use skippy_core::{AllowedPath, ToolError, ToolResult};
+use skippy_core::hosts::HostConfig;
+use skippy_core::sensitive::{refuse_executable, refuse_sensitive_write_at};
+use skippy_core::{Access, AllowedPath, ToolError, ToolResult, safe_fs};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
@@ -75,25 +88,23 @@ pub async fn upload(
 ) -> ToolResult<Transfer> {
     let started = Instant::now();
     let local_path = local.as_path();
-    let mut file = tokio::fs::File::open(local_path)
-        .await
-        .map_err(|error| ToolError::io(local_path, &error))?;
+    // Race-safe: opened without following links and non-blocking, then the descriptor is checked
+    // to be a regular file at exactly the checked path (a file swapped for a link or a FIFO after
+    // the check is refused, and a FIFO cannot block the open).
+    let opened = safe_fs::open_read(&safe_fs::exact_policy(local), local)?;
+    let mut file = tokio::fs::File::from_std(opened);
     let metadata = file
         .metadata()
         .await
         .map_err(|error| ToolError::io(local_path, &error))?;
-    if !metadata.is_file() {
-        return Err(ToolError::invalid(format!(
-            "`{}` is not a regular file; only files can be uploaded",
-            local_path.display()
-        )));
-    }
     check_size(metadata.len(), max_bytes, &local_path.display().to_string())?;
 
+    require_remote_roots(host.config())?;
     let sftp = Sftp::open(host).await?;
-    let target = resolve(host, &sftp, remote_path).await?;
+    let target = resolve(host, &sftp, remote_path, Access::Write).await?;
     let existing = sftp.stat_optional(&target).await?;
     if let Some(attrs) = &existing {
+        refuse_existing_executable(&target, attrs, host.name())?;
         if file_type(attrs) == Some(S_IFDIR) {
             return Err(ToolError::invalid(format!(
                 "remote `{target}` is a directory; give the full path of the file to write"
@@ -179,29 +190,29 @@ pub async fn download(
 ) -> ToolResult<Transfer> {
     let started = Instant::now();
     let local_path = local.as_path();
-    if local_path.is_dir() {
+    // The local directory is pinned (opened and verified) before anything else: the temporary file
+    // is created in it and renamed within it by name, so a directory swapped for a link later
+    // cannot send the download outside the roots.
+    let local_policy = safe_fs::exact_policy(local);
+    let (local_dir, local_name) = safe_fs::open_parent(&local_policy, local)?;
+    let existing = local_dir.stat(&local_name)?;
+    if existing.is_some_and(|stat| stat.kind == safe_fs::EntryKind::Dir) {
         return Err(ToolError::invalid(format!(
             "`{}` is a directory; give the full path of the file to write",
             local_path.display()
         )));
     }
-    if local_path.exists() && !overwrite {
+    if existing.is_some() && !overwrite {
         return Err(ToolError::AlreadyExists(format!(
             "`{}` already exists; pass overwrite: true to replace it",
             local_path.display()
         )));
     }
-    let replaced = local_path.exists();
-    let Some(local_dir) = local_path.parent() else {
-        return Err(ToolError::invalid("the local path has no parent directory"));
-    };
-    let local_name = local_path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let replaced = existing.is_some();
 
+    require_remote_roots(host.config())?;
     let sftp = Sftp::open(host).await?;
-    let source = resolve(host, &sftp, remote_path).await?;
+    let source = resolve(host, &sftp, remote_path, Access::Read).await?;
     let Some(attrs) = sftp.stat_optional(&source).await? else {
         return Err(ToolError::NotFound(format!(
             "remote `{source}` does not exist on host {}",
@@ -215,20 +226,18 @@ pub async fn download(
     }
     check_size(attrs.size.unwrap_or(0), max_bytes, &source)?;
 
-    let temp = tempfile::Builder::new()
-        .prefix(&format!(".{local_name}.skippy-tmp-"))
-        .tempfile_in(local_dir)
-        .map_err(|error| ToolError::io(local_dir, &error))?;
+    // Removed when dropped uncommitted: on an error, a checksum mismatch or a cancelled call.
+    let temp = local_dir.temp_file(&local_policy, &local_name)?;
     let std_file = temp
         .as_file()
         .try_clone()
-        .map_err(|error| ToolError::io(temp.path(), &error))?;
+        .map_err(|error| ToolError::io(local_path, &error))?;
     let mut out = tokio::fs::File::from_std(std_file);
     let (bytes, sha256) = sftp.read_file(&source, &mut out, max_bytes, cancel).await?;
     drop(sftp);
     out.sync_all()
         .await
-        .map_err(|error| ToolError::io(temp.path(), &error))?;
+        .map_err(|error| ToolError::io(local_path, &error))?;
     drop(out);
 
     let remote_sha = remote_sha256(host, &source, cancel).await?;
@@ -239,9 +248,9 @@ pub async fn download(
             host.name()
         )));
     }
-    let mode = attrs.permissions.map(|m| m & 0o777).unwrap_or(0o644);
-    let final_path = local_path.to_path_buf();
-    tokio::task::spawn_blocking(move || persist(temp, &final_path, mode, overwrite))
+    // No execute bits: a downloaded file is data, never a program this machine might run.
+    let mode = attrs.permissions.map(|m| m & 0o666).unwrap_or(0o644);
+    tokio::task::spawn_blocking(move || persist(temp, mode, overwrite))
         .await
         .map_err(ToolError::internal)??;
     Ok(Transfer {
@@ -257,8 +266,33 @@ pub async fn download(
 /// Check `raw` against the host's remote roots and return it resolved (absolute, `.`/`..` removed,
 /// symlinks of existing ancestors resolved). For tools that pass remote paths to commands.
 pub async fn check_remote_path(host: &HostHandle, raw: &str) -> ToolResult<String> {
+    require_remote_roots(host.config())?;
     let sftp = Sftp::open(host).await?;
-    resolve(host, &sftp, raw).await
+    resolve(host, &sftp, raw, Access::Read).await
+}
+
+/// Refuse (`policy_denied`) a transfer on a host without configured `remote_roots`, naming the key.
+/// Runs before connecting.
+pub fn require_remote_roots(config: &HostConfig) -> ToolResult<()> {
+    if !config.remote_roots.is_empty() {
+        return Ok(());
+    }
+    Err(ToolError::denied(format!(
+        "file transfers are disabled on host {name}: `hosts.{name}.remote_roots` is not configured (there is no \
+         default). Nothing was transferred. Ask the operator to set it to the remote directories transfers may \
+         use, e.g. `remote_roots = [\"/srv/app/uploads\"]` in [hosts.{name}]",
+        name = config.name
+    )))
+}
+
+/// Refuse replacing an existing remote regular file that has an execute bit.
+fn refuse_existing_executable(path: &str, attrs: &FileAttributes, host: &str) -> ToolResult<()> {
+    match attrs.permissions {
+        Some(mode) if mode & S_IFMT == S_IFREG => {
+            refuse_executable(Path::new(path), mode, Some(host))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// What is at a remote path, as [`inspect_remote_path`] found it.
@@ -283,12 +317,23 @@ pub struct RemotePathInfo {
     pub parent_is_directory: bool,
 }
 
-/// Check `raw` like [`check_remote_path`] and `stat` it and its parent, in one SFTP session.
-/// Nothing is changed on the host.
-pub async fn inspect_remote_path(host: &HostHandle, raw: &str) -> ToolResult<RemotePathInfo> {
+/// Check `raw` like [`check_remote_path`] and `stat` it and its parent, in one SFTP session. For
+/// [`Access::Write`], also refuse protected files and an existing executable file. Nothing is
+/// changed on the host.
+pub async fn inspect_remote_path(
+    host: &HostHandle,
+    raw: &str,
+    access: Access,
+) -> ToolResult<RemotePathInfo> {
+    require_remote_roots(host.config())?;
     let sftp = Sftp::open(host).await?;
-    let path = resolve(host, &sftp, raw).await?;
+    let path = resolve(host, &sftp, raw, access).await?;
     let attrs = sftp.stat_optional(&path).await?;
+    if access == Access::Write
+        && let Some(attrs) = &attrs
+    {
+        refuse_existing_executable(&path, attrs, host.name())?;
+    }
     let kind = attrs.as_ref().map(|attrs| match file_type(attrs) {
         Some(S_IFREG) => RemoteKind::File,
         Some(S_IFDIR) => RemoteKind::Directory,
@@ -323,32 +368,18 @@ fn file_type(attrs: &FileAttributes) -> Option<u32> {
     attrs.permissions.map(|mode| mode & S_IFMT)
 }
 
-/// Move the verified download into place: atomically, and without replacing an existing file
-/// unless `overwrite`.
-fn persist(
-    temp: tempfile::NamedTempFile,
-    target: &Path,
-    mode: u32,
-    overwrite: bool,
-) -> ToolResult<()> {
+/// Give the downloaded temporary file its mode and rename it into place inside the pinned local
+/// directory (refusing to replace a file that appeared meanwhile unless `overwrite`).
+fn persist(temp: safe_fs::TempFile, mode: u32, overwrite: bool) -> ToolResult<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(mode))
-        .map_err(|error| ToolError::io(temp.path(), &error))?;
-    let result = if overwrite {
-        temp.persist(target)
+    temp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(|error| ToolError::io(&temp.target_path(), &error))?;
+    if overwrite {
+        temp.commit()
     } else {
-        temp.persist_noclobber(target)
-    };
-    result.map(|_| ()).map_err(|error| {
-        if error.error.kind() == std::io::ErrorKind::AlreadyExists {
-            ToolError::AlreadyExists(format!(
-                "`{}` was created during the download; pass overwrite: true to replace it",
-                target.display()
-            ))
-        } else {
-            ToolError::io(target, &error.error)
-        }
-    })
+        temp.commit_new()
+    }
 }
 
 /// SHA-256 of a remote file, computed on the host.
@@ -690,8 +721,10 @@ impl Sftp {
     }
 }
 
-/// Resolve and check a remote path against the host's roots (see the module documentation).
-async fn resolve(host: &HostHandle, sftp: &Sftp, raw: &str) -> ToolResult<String> {
+/// Resolve and check a remote path against the host's roots, and for writes against the protected
+/// files (see the module documentation).
+async fn resolve(host: &HostHandle, sftp: &Sftp, raw: &str, access: Access) -> ToolResult<String> {
+    require_remote_roots(host.config())?;
     if raw.is_empty() {
         return Err(ToolError::invalid("the remote path is empty"));
     }
@@ -699,15 +732,12 @@ async fn resolve(host: &HostHandle, sftp: &Sftp, raw: &str) -> ToolResult<String
         return Err(ToolError::invalid("the remote path contains a NUL byte"));
     }
     let home = remote_home(sftp).await?;
-    let configured = &host.config().remote_roots;
-    let lexical_roots: Vec<String> = if configured.is_empty() {
-        vec![home.clone()]
-    } else {
-        configured
-            .iter()
-            .filter_map(|root| normalize(&expand(root, &home, &home)))
-            .collect()
-    };
+    let lexical_roots: Vec<String> = host
+        .config()
+        .remote_roots
+        .iter()
+        .filter_map(|root| normalize(&expand(root, &home, &home)))
+        .collect();
     let base = lexical_roots
         .first()
         .cloned()
@@ -752,6 +782,17 @@ async fn resolve(host: &HostHandle, sftp: &Sftp, raw: &str) -> ToolResult<String
             host.name(),
             describe()
         )));
+    }
+    if access == Access::Write {
+        // Both: a link into `~/.ssh` shows only in `real`; a `~/.ssh` that is itself a link
+        // elsewhere (sshd follows it) shows only in `path`.
+        for candidate in [&path, &real] {
+            refuse_sensitive_write_at(
+                Path::new(candidate),
+                Some(Path::new(&home)),
+                Some(host.name()),
+            )?;
+        }
     }
     Ok(real)
 }

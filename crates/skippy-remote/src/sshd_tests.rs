@@ -614,7 +614,7 @@ async fn sftp_round_trip_with_checksums_and_atomic_replace() {
     let leftovers: Vec<String> = std::fs::read_dir(&local_dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("skippy-tmp"))
+        .filter(|n| n.starts_with(".skippy-"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     // Empty files work too.

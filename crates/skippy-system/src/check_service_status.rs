@@ -117,6 +117,7 @@ impl Tool for CheckServiceStatus {
             timeout: TIMEOUT,
             max_output_bytes: 64 * 1024,
             cwd: None,
+            limits: None,
         };
         let output = executor.run(&argv, &options, &ctx.cancel).await?;
         if !local && lacks_systemd(&output) {
@@ -335,6 +336,7 @@ ActiveEnterTimestamp=
             stdout_truncated: false,
             stderr_truncated: false,
             duration_ms: 1.0,
+            limit_hit: None,
         };
         // Captured on the development machine, a container whose PID 1 is not systemd.
         let container = output(

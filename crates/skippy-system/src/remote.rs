@@ -27,6 +27,7 @@ pub fn options(ctx: &ToolCtx, max_output_bytes: usize) -> RunOptions {
         timeout: ctx.remaining(),
         max_output_bytes,
         cwd: None,
+        limits: None,
     }
 }
 

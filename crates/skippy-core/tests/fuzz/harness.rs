@@ -64,5 +64,8 @@ where
         );
         inputs += 1;
     }
-    eprintln!("{name}: {inputs} inputs in {:?}, no failure (seed {seed})", budget());
+    eprintln!(
+        "{name}: {inputs} inputs in {:?}, no failure (seed {seed})",
+        budget()
+    );
 }

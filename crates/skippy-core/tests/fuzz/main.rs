@@ -9,4 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod commands;
 mod harness;
+mod paths;
+mod patterns;

@@ -1,7 +1,9 @@
 //! `download_file`: copy a file from a remote host over SFTP to a local path under the write roots.
 //!
-//! The remote path must lie under the host's `remote_roots` (default: the remote user's home),
-//! checked after resolving `..` and symbolic links (see [`crate::sftp`]). The file is received
+//! The remote path must lie under the host's `remote_roots`, checked after resolving `..` and
+//! symbolic links (see [`crate::sftp`]); a host without configured `remote_roots` refuses every
+//! transfer. The local target may not be a protected file ([`skippy_core::sensitive`]) nor an
+//! existing executable, and the copy gets no execute bits. The file is received
 //! into a temporary file next to the local target, its SHA-256 is compared with one computed on the
 //! host, and it is renamed into place. An existing local file is replaced only with
 //! `overwrite: true`; the local directory must exist. Files above 1 GiB are refused (a fixed limit
@@ -15,10 +17,10 @@ use std::time::{Duration, Instant};
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use skippy_core::{Annotations, Tool, ToolCtx, ToolResult, Toolset};
+use skippy_core::{Access, Annotations, Tool, ToolCtx, ToolResult, Toolset};
 
 use crate::Hosts;
-use crate::sftp::{download, inspect_remote_path};
+use crate::sftp::{download, inspect_remote_path, require_remote_roots};
 use crate::tools::common::{
     MAX_TRANSFER_BYTES, TransferOutput, check_download_source, check_download_target, host_name,
     transfer_host,
@@ -69,8 +71,9 @@ impl Tool for DownloadFile {
         let name = host_name(&ctx, params.host.as_deref());
         let local = ctx.write_path(&params.local_path)?;
         let host = transfer_host(&self.hosts, name)?;
+        require_remote_roots(host.config())?;
         let replaced = check_download_target(local.as_path(), params.overwrite)?;
-        let remote = inspect_remote_path(&host, &params.remote_path).await?;
+        let remote = inspect_remote_path(&host, &params.remote_path, Access::Read).await?;
         check_download_source(&remote, host.name())?;
         if params.dry_run {
             return Ok(TransferOutput::planned(
@@ -134,5 +137,56 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.code(), "policy_denied");
         assert!(error.to_string().contains("read-only"), "{error}");
+    }
+
+    fn unreachable_host(remote_roots: &[&str]) -> skippy_core::hosts::HostConfig {
+        // 192.0.2.1 (TEST-NET-1) never answers: a refusal here happened before connecting.
+        skippy_core::hosts::HostConfig {
+            name: "web".into(),
+            address: "192.0.2.1".into(),
+            port: 22,
+            user: "deploy".into(),
+            auth: Vec::new(),
+            known_hosts: "/nonexistent".into(),
+            skippy_known_hosts: "/nonexistent".into(),
+            host_key_policy: skippy_core::hosts::HostKeyPolicy::Strict,
+            connect_timeout: Duration::from_secs(60),
+            keepalive: None,
+            max_sessions: 1,
+            idle_close: Duration::from_secs(1),
+            exec_policy: skippy_core::hosts::ExecPolicy::Disabled,
+            allowed_programs: None,
+            remote_roots: remote_roots.iter().map(|r| r.to_string()).collect(),
+            log_paths: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn finding_01_download_needs_remote_roots_and_a_harmless_local_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ToolCtx::for_tests(Config::defaults_for(dir.path()).unwrap());
+        let tool = DownloadFile {
+            hosts: Arc::new(Hosts::from_host_configs([unreachable_host(&[])])),
+        };
+        let error = tool
+            .run(ctx.clone(), params(Some("web")))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "policy_denied");
+        assert!(
+            error.to_string().contains("hosts.web.remote_roots"),
+            "{error}"
+        );
+        let tool = DownloadFile {
+            hosts: Arc::new(Hosts::from_host_configs([unreachable_host(&["/srv"])])),
+        };
+        std::fs::create_dir(dir.path().join(".ssh")).unwrap();
+        for target in [".bashrc", ".ssh/config", ".ssh/authorized_keys"] {
+            let mut call = params(Some("web"));
+            call.local_path = target.into();
+            let error = tool.run(ctx.clone(), call).await.unwrap_err();
+            assert_eq!(error.code(), "policy_denied", "{target}: {error}");
+            assert!(error.to_string().contains("matched"), "{error}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! `list_hosts`: the hosts Skippy can reach: `local` (this machine) first, then every configured
-//! host with its address, user, authentication methods (never a secret) and exec policy.
+//! host with its address, user, authentication methods (never a secret), exec policy and the remote
+//! directories file transfers may use (none configured: transfers are refused on that host).
 //!
 //! With `check`, each configured host is connected to through the pool (or its open pooled
 //! connection is reused) and reported with its SSH banner, the SHA-256 fingerprint of its verified
@@ -60,6 +61,9 @@ pub struct HostEntry {
     pub auth: Vec<String>,
     pub default: bool,
     pub exec_policy: ExecPolicyName,
+    /// Remote dirs upload_file/download_file may use; empty: transfers refused. Absent for local
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_roots: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reachable: Option<bool>,
     /// Session channel round trip
@@ -87,7 +91,7 @@ impl Tool for ListHosts {
     type Output = Output;
     const NAME: &'static str = "list_hosts";
     const TITLE: &'static str = "List hosts";
-    const DESCRIPTION: &'static str = "Hosts the host tools accept (local first): address, user, auth, exec policy; check: true connects and reports reachability, banner, host key.";
+    const DESCRIPTION: &'static str = "Hosts the host tools accept (local first): address, user, auth, exec policy, transfer roots; check: true connects and reports reachability, banner, host key.";
     const TOOLSET: Toolset = Toolset::Remote;
     const ANNOTATIONS: Annotations = Annotations {
         read_only: true,
@@ -149,6 +153,7 @@ fn local_entry(default_host: &str) -> HostEntry {
         auth: vec!["local".to_string()],
         default: default_host == LOCAL,
         exec_policy: ExecPolicyName::Allowlist,
+        remote_roots: None,
         reachable: None,
         latency_ms: None,
         banner: None,
@@ -170,6 +175,7 @@ fn configured_entry(config: &HostConfig, default_host: &str) -> HostEntry {
             .collect(),
         default: config.name == default_host,
         exec_policy: config.exec_policy.into(),
+        remote_roots: Some(config.remote_roots.clone()),
         reachable: None,
         latency_ms: None,
         banner: None,
@@ -298,6 +304,9 @@ mod tests {
         assert_eq!(web["auth"], serde_json::json!(["key", "agent"]));
         assert_eq!(web["default"], true);
         assert_eq!(web["exec_policy"], "disabled");
+        // Honest about transfers: none configured means none allowed, not "the home".
+        assert_eq!(web["remote_roots"], serde_json::json!([]));
+        assert!(json["hosts"][0].get("remote_roots").is_none());
         assert_eq!(json["hosts"].as_array().unwrap().len(), 2);
         assert!(!json.to_string().contains("secret-pass"));
     }

@@ -172,6 +172,7 @@ impl Tool for RemoteStatus {
             timeout: Duration::from_secs(20).min(ctx.remaining()),
             max_output_bytes: 1024 * 1024,
             cwd: None,
+            limits: None,
         };
         let output = executor.run_shell(SCRIPT, &options, &ctx.cancel).await?;
         parse_status(executor.host_name(), &output.stdout)

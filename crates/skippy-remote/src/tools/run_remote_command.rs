@@ -17,6 +17,11 @@
 //! whole process group. stdout and stderr are capped at half the output ceiling each; a cut stream
 //! says `*_truncated: true` (there is no continuation: run a narrower command).
 //!
+//! Every process of the command runs under the `[exec]` limits: `max_memory_mb` of address space
+//! (default 512) and `max_cpu_secs` of CPU time (default: the command's time limit), set with
+//! `ulimit` by the same bootstrap locally and remotely. When a limit stops the command, `limit_hit`
+//! says which (`memory` or `cpu`) and `note` says what to do.
+//!
 //! Side effects: whatever the command does. Nothing is retried.
 
 use std::path::Path;
@@ -28,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use skippy_core::commands::{CommandPolicy, MAX_COMMAND_BYTES};
 use skippy_core::hosts::{ExecPolicy, HostConfig, LOCAL};
 use skippy_core::limits::{Budget, json_len, truncate_utf8};
+use skippy_core::process::{LimitHit, ResourceLimits};
 use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset};
 
 use crate::tools::common::host_name;
@@ -64,6 +70,12 @@ pub struct Output {
     pub stdout_truncated: bool,
     pub stderr_truncated: bool,
     pub duration_ms: u64,
+    /// Set when a resource limit (exec.max_memory_mb / exec.max_cpu_secs) stopped the command
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_hit: Option<LimitHit>,
+    /// What happened, when a limit stopped the command
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 pub struct RunRemoteCommand {
@@ -101,11 +113,14 @@ impl Tool for RunRemoteCommand {
             )));
         }
         let per_stream = Budget::for_output(ctx.max_output_bytes()).remaining() / 2;
+        // The adapter's limit may be lower than the requested one: stop first, and say so.
+        let timeout = timeout.min(ctx.remaining());
+        let limits = ResourceLimits::from_settings(&ctx.config.exec, timeout);
         let options = RunOptions {
-            // The adapter's limit may be lower than the requested one: stop first, and say so.
-            timeout: timeout.min(ctx.remaining()),
+            timeout,
             max_output_bytes: per_stream,
             cwd: cwd.map(str::to_string),
+            limits,
         };
         let output = executor
             .run_shell(&params.command, &options, &ctx.cancel)
@@ -121,7 +136,29 @@ impl Tool for RunRemoteCommand {
             stdout_truncated: output.stdout_truncated || stdout_cut,
             stderr_truncated: output.stderr_truncated || stderr_cut,
             duration_ms: output.duration_ms.round() as u64,
+            note: output
+                .limit_hit
+                .zip(limits)
+                .map(|(hit, limits)| limit_note(hit, &limits)),
+            limit_hit: output.limit_hit,
         })
+    }
+}
+
+/// The sentence that explains a limit hit.
+fn limit_note(hit: LimitHit, limits: &ResourceLimits) -> String {
+    match hit {
+        LimitHit::Memory => format!(
+            "The command hit the memory limit ({} MiB of address space per process, exec.max_memory_mb) and \
+             failed to allocate; work on less data at once (head, a narrower filter) or ask the operator to \
+             raise exec.max_memory_mb.",
+            limits.memory_kib.unwrap_or(0) / 1024
+        ),
+        LimitHit::Cpu => format!(
+            "The command used up its CPU time ({} s per process, exec.max_cpu_secs) and was stopped; make it \
+             do less work, or ask the operator to raise exec.max_cpu_secs.",
+            limits.cpu_secs.unwrap_or(0)
+        ),
     }
 }
 
@@ -160,6 +197,8 @@ fn check_cwd(cwd: &str) -> ToolResult<&str> {
             "cwd `{cwd}` is not absolute; give a path starting with /"
         )));
     }
+    // Inside /proc/<pid>, a relative `environ` would read a process's secrets (finding 3).
+    skippy_core::commands::check_working_directory(cwd)?;
     Ok(cwd)
 }
 
@@ -216,7 +255,7 @@ fn check_policy(name: &str, host: Option<&HostConfig>, command: &str) -> ToolRes
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use skippy_core::Config;
     use skippy_core::hosts::HostKeyPolicy;
@@ -356,6 +395,71 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(error.code(), "invalid_argument");
+    }
+
+    /// `tail -n 7 /dev/zero` buffers forever; it grew to GiBs before the limit existed.
+    #[tokio::test]
+    async fn finding_05_local_memory_hog_is_stopped_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ToolCtx::for_tests(Config::defaults_for(dir.path()).unwrap());
+        let tool = tool(Vec::new());
+        let mut call = params(None, "tail -n 7 /dev/zero");
+        call.timeout_secs = Some(10);
+        let output = tool.run(ctx, call).await.unwrap();
+        assert_ne!(output.exit_code, Some(0));
+        assert_eq!(output.limit_hit, Some(LimitHit::Memory), "{output:?}");
+        let note = output.note.unwrap();
+        assert!(note.contains("512 MiB"), "{note}");
+        assert!(note.contains("exec.max_memory_mb"), "{note}");
+    }
+
+    #[tokio::test]
+    async fn finding_05_local_limits_match_the_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::defaults_for(dir.path()).unwrap();
+        config.exec.max_memory_mb = Some(300);
+        let tool = tool(Vec::new());
+        let mut call = params(None, "cat /proc/self/limits");
+        call.timeout_secs = Some(12);
+        let output = tool
+            .run(ToolCtx::for_tests(config.clone()), call)
+            .await
+            .unwrap();
+        assert_eq!(output.exit_code, Some(0), "{}", output.stderr);
+        assert_eq!(output.limit_hit, None);
+        assert_limits(&output.stdout, 300 * 1024 * 1024, "12 13");
+        config.exec.max_cpu_secs = skippy_core::config::CpuLimit::Fixed(3);
+        let output = tool
+            .run(
+                ToolCtx::for_tests(config),
+                params(None, "cat /proc/self/limits"),
+            )
+            .await
+            .unwrap();
+        assert_limits(&output.stdout, 300 * 1024 * 1024, "3 4");
+    }
+
+    /// Asserts the address-space limit (bytes, soft and hard) and the CPU limit ("soft hard").
+    pub(crate) fn assert_limits(proc_limits: &str, address_bytes: u64, cpu: &str) {
+        let values = |name: &str| {
+            proc_limits
+                .lines()
+                .find(|line| line.starts_with(name))
+                .map(|line| {
+                    line[name.len()..]
+                        .split_whitespace()
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            values("Max address space"),
+            format!("{address_bytes} {address_bytes}"),
+            "{proc_limits}"
+        );
+        assert_eq!(values("Max cpu time"), cpu, "{proc_limits}");
     }
 
     #[tokio::test]

@@ -431,3 +431,276 @@ async fn upload_and_download_round_trip_with_checks() {
     assert_eq!(error.code(), "not_found");
     assert!(!fx.local.path().join("passwd").exists());
 }
+
+fn upload_params(local: &str, remote: &str, overwrite: bool, dry_run: bool) -> upload_file::Params {
+    upload_file::Params {
+        host: Some("box".into()),
+        local_path: local.into(),
+        remote_path: remote.into(),
+        overwrite,
+        dry_run,
+    }
+}
+
+/// Finding 1: with a root covering a home, files that the host executes or that configure SSH or
+/// authentication are refused, in dry runs too, also through a symlinked directory that resolves
+/// into `.ssh` and through a `.ssh` that is itself a link; an executable file is not replaced.
+#[tokio::test(flavor = "multi_thread")]
+async fn finding_01_upload_refuses_files_the_host_executes() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let remote = tempfile::tempdir().unwrap();
+    let home = std::fs::canonicalize(remote.path()).unwrap();
+    for dir in [
+        ".ssh",
+        ".config/autostart",
+        ".config/systemd/user",
+        "plain",
+        "other",
+    ] {
+        std::fs::create_dir_all(home.join(dir)).unwrap();
+    }
+    symlink(home.join(".ssh"), home.join("linked")).unwrap();
+    symlink(home.join("plain"), home.join("other/.ssh")).unwrap();
+    std::fs::write(home.join("run.sh"), "echo old\n").unwrap();
+    std::fs::set_permissions(home.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root = home.display().to_string();
+    let Some(fx) = fixture(|host| {
+        host.exec_policy = ExecPolicy::Disabled;
+        // The second root lets the cron path pass the roots, so only the protected list stops it.
+        host.remote_roots = vec![root.clone(), "/".into()];
+    }) else {
+        return;
+    };
+    std::fs::write(
+        fx.local.path().join("payload"),
+        "touch /tmp/skippy-planted\n",
+    )
+    .unwrap();
+    let upload = UploadFile {
+        hosts: fx.hosts.clone(),
+    };
+    let cron = "/etc/cron.d/skippy-finding-01";
+    let planted = [
+        ".ssh/rc",
+        ".ssh/authorized_keys",
+        ".ssh/config",
+        ".bashrc",
+        ".profile",
+        ".config/autostart/x.desktop",
+        ".config/systemd/user/x.service",
+        "linked/rc",
+        "other/.ssh/rc",
+        cron,
+    ];
+    for target in planted {
+        for dry_run in [true, false] {
+            let error = upload
+                .run(
+                    fx.ctx.clone(),
+                    upload_params("payload", target, false, dry_run),
+                )
+                .await
+                .unwrap_err();
+            assert_eq!(error.code(), "policy_denied", "{target}: {error}");
+            assert!(error.to_string().contains("matched"), "{target}: {error}");
+        }
+    }
+    for target in planted {
+        let path = if target.starts_with('/') {
+            std::path::PathBuf::from(target)
+        } else {
+            home.join(target)
+        };
+        assert!(!path.exists(), "{} was written", path.display());
+    }
+    assert!(!home.join("plain/rc").exists());
+    let error = upload
+        .run(
+            fx.ctx.clone(),
+            upload_params("payload", "run.sh", true, false),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "policy_denied", "{error}");
+    assert!(error.to_string().contains("executable"), "{error}");
+    assert_eq!(
+        std::fs::read_to_string(home.join("run.sh")).unwrap(),
+        "echo old\n"
+    );
+    // An ordinary file still goes through, and arrives without execute bits.
+    std::fs::set_permissions(
+        fx.local.path().join("payload"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let done = upload
+        .run(
+            fx.ctx.clone(),
+            upload_params("payload", "plain/notes.txt", false, false),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.remote_path, format!("{root}/plain/notes.txt"));
+    let mode = std::fs::metadata(home.join("plain/notes.txt"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o111, 0, "mode {mode:o}");
+}
+
+/// Finding 1, end to end: on an `exec_policy = "disabled"` host whose roots cover the real home,
+/// planting `~/.ssh/rc` (which sshd would run at the start of the next session) is refused, and the
+/// next tool call runs nothing the model sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn finding_01_disabled_host_runs_nothing_planted() {
+    let Some(probe) = TestSshd::start() else {
+        return;
+    };
+    let home = nix::unistd::User::from_name(probe.user())
+        .unwrap()
+        .map(|user| user.dir.display().to_string())
+        .unwrap();
+    drop(probe);
+    let Some(fx) = fixture(|host| {
+        host.exec_policy = ExecPolicy::Disabled;
+        host.remote_roots = vec![home.clone()];
+    }) else {
+        return;
+    };
+    let marker = fx.local.path().join("planted-ran");
+    std::fs::write(
+        fx.local.path().join("rc_payload"),
+        format!("touch '{}'\n", marker.display()),
+    )
+    .unwrap();
+    let upload = UploadFile {
+        hosts: fx.hosts.clone(),
+    };
+    for target in [".ssh/rc", ".bashrc", ".profile", ".ssh/authorized_keys"] {
+        // overwrite: false, so that even a regression cannot clobber an existing file here.
+        let result = upload
+            .run(
+                fx.ctx.clone(),
+                upload_params("rc_payload", target, false, false),
+            )
+            .await;
+        if result.is_ok() {
+            let _ = std::fs::remove_file(std::path::Path::new(&home).join(target));
+        }
+        let error = result
+            .err()
+            .unwrap_or_else(|| panic!("{target} was planted"));
+        assert_eq!(error.code(), "policy_denied", "{target}: {error}");
+    }
+    let status = RemoteStatus {
+        hosts: fx.hosts.clone(),
+    };
+    status
+        .run(
+            fx.ctx.clone(),
+            remote_status::Params {
+                host: Some("box".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!marker.exists(), "a planted file ran on the next session");
+    let error = fx.command("uptime").await.unwrap_err();
+    assert_eq!(error.code(), "policy_denied");
+}
+
+/// Finding 1: a host without `remote_roots` refuses every transfer before connecting, and the
+/// error names the key to set.
+#[tokio::test(flavor = "multi_thread")]
+async fn finding_01_transfers_need_configured_remote_roots() {
+    let Some(fx) = fixture(|host| host.remote_roots = Vec::new()) else {
+        return;
+    };
+    std::fs::write(fx.local.path().join("a.txt"), "x").unwrap();
+    let upload = UploadFile {
+        hosts: fx.hosts.clone(),
+    };
+    let error = upload
+        .run(
+            fx.ctx.clone(),
+            upload_params("a.txt", "a.txt", false, false),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "policy_denied");
+    assert!(
+        error.to_string().contains("hosts.box.remote_roots"),
+        "{error}"
+    );
+    let download = DownloadFile {
+        hosts: fx.hosts.clone(),
+    };
+    let error = download
+        .run(
+            fx.ctx.clone(),
+            download_file::Params {
+                host: Some("box".into()),
+                remote_path: "~/.ssh/id_ed25519".into(),
+                local_path: "key".into(),
+                overwrite: false,
+                dry_run: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "policy_denied");
+    assert!(
+        error.to_string().contains("hosts.box.remote_roots"),
+        "{error}"
+    );
+    assert_eq!(fx.connections(), 0);
+    assert!(!fx.local.path().join("key").exists());
+}
+
+/// Finding 5, remote: the memory hog stops at the configured limit and says so, and the limits the
+/// command sees are the configured ones.
+#[tokio::test(flavor = "multi_thread")]
+async fn finding_05_remote_commands_run_under_the_memory_and_cpu_limits() {
+    let Some(mut fx) = fixture(|_| {}) else {
+        return;
+    };
+    let output = fx
+        .command_with("tail -n 7 /dev/zero", None, Some(10))
+        .await
+        .unwrap();
+    assert_ne!(output.exit_code, Some(0));
+    assert_eq!(
+        output.limit_hit,
+        Some(skippy_core::process::LimitHit::Memory),
+        "{output:?}"
+    );
+    assert!(output.note.unwrap().contains("exec.max_memory_mb"));
+    let output = fx
+        .command_with("cat /proc/self/limits", None, Some(10))
+        .await
+        .unwrap();
+    crate::tools::run_remote_command::tests::assert_limits(
+        &output.stdout,
+        512 * 1024 * 1024,
+        "10 11",
+    );
+    let mut config = (*fx.ctx.config).clone();
+    config.exec.max_memory_mb = Some(128);
+    config.exec.max_cpu_secs = skippy_core::config::CpuLimit::Fixed(2);
+    fx.ctx = ToolCtx::for_tests(config);
+    let output = fx.command("cat /proc/self/limits").await.unwrap();
+    crate::tools::run_remote_command::tests::assert_limits(
+        &output.stdout,
+        128 * 1024 * 1024,
+        "2 3",
+    );
+    let output = fx
+        .command_with("while :; do :; done", None, Some(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        output.limit_hit,
+        Some(skippy_core::process::LimitHit::Cpu),
+        "{output:?}"
+    );
+}

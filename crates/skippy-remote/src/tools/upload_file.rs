@@ -1,7 +1,10 @@
 //! `upload_file`: copy a local file (under the read roots) to a remote host over SFTP.
 //!
-//! The remote path must lie under the host's `remote_roots` (default: the remote user's home),
-//! checked after resolving `..` and symbolic links (see [`crate::sftp`]). The file is written to a
+//! The remote path must lie under the host's `remote_roots`, checked after resolving `..` and
+//! symbolic links (see [`crate::sftp`]); a host without configured `remote_roots` refuses every
+//! transfer. Whatever the roots, the target may not be a file the host executes or that configures
+//! authentication or SSH (`~/.ssh/*`, shell start-up files, autostart entries, user units, cron,
+//! `/etc`, ...: [`skippy_core::sensitive`]), nor an existing executable file. The file is written to a
 //! temporary name next to the target, its SHA-256 is checked on the host, and it is renamed into
 //! place, so the target is never half-written. An existing target is replaced only with
 //! `overwrite: true`; the remote directory must exist. Files above 1 GiB are refused (a fixed
@@ -15,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset};
+use skippy_core::{Access, Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, safe_fs};
 
 use crate::Hosts;
-use crate::sftp::{inspect_remote_path, upload};
+use crate::sftp::{inspect_remote_path, require_remote_roots, upload};
 use crate::tools::common::{
     MAX_TRANSFER_BYTES, TransferOutput, check_transfer_size, check_upload_target, host_name,
     transfer_host,
@@ -69,10 +72,12 @@ impl Tool for UploadFile {
         let started = Instant::now();
         let name = host_name(&ctx, params.host.as_deref());
         let host = transfer_host(&self.hosts, name)?;
+        require_remote_roots(host.config())?;
         let local = ctx.read_path(&params.local_path)?;
-        let metadata = tokio::fs::metadata(local.as_path())
-            .await
-            .map_err(|error| ToolError::io(local.as_path(), &error))?;
+        // Looked at through a verified O_PATH descriptor (no link followed, a FIFO never opened),
+        // so a dry run cannot report the size of a file outside the roots swapped in meanwhile.
+        let (_, metadata) =
+            safe_fs::open_metadata(&ctx.config.files, local.as_path(), Access::Read)?;
         if !metadata.is_file() {
             return Err(ToolError::invalid(format!(
                 "`{}` is not a regular file; only files can be uploaded",
@@ -80,7 +85,7 @@ impl Tool for UploadFile {
             )));
         }
         check_transfer_size(metadata.len(), &format!("`{}`", local.as_path().display()))?;
-        let remote = inspect_remote_path(&host, &params.remote_path).await?;
+        let remote = inspect_remote_path(&host, &params.remote_path, Access::Write).await?;
         let replaced = check_upload_target(&remote, host.name(), params.overwrite)?;
         if params.dry_run {
             return Ok(TransferOutput::planned(
@@ -153,11 +158,14 @@ mod tests {
             idle_close: Duration::from_secs(1),
             exec_policy: skippy_core::hosts::ExecPolicy::Disabled,
             allowed_programs: None,
-            remote_roots: Vec::new(),
+            remote_roots: vec!["/srv/drop".into()],
             log_paths: Vec::new(),
         };
+        let mut rootless = sshd_less.clone();
+        rootless.name = "bare".into();
+        rootless.remote_roots = Vec::new();
         let tool = UploadFile {
-            hosts: Arc::new(Hosts::from_host_configs([sshd_less])),
+            hosts: Arc::new(Hosts::from_host_configs([sshd_less, rootless])),
         };
         let ctx = ToolCtx::for_tests(Config::defaults_for(dir.path()).unwrap());
         let error = tool
@@ -166,9 +174,16 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.code(), "policy_denied");
         let error = tool
-            .run(ctx, params(Some("web"), "missing"))
+            .run(ctx.clone(), params(Some("web"), "missing"))
             .await
             .unwrap_err();
         assert_eq!(error.code(), "not_found");
+        // No remote_roots: refused before connecting, naming the key to set.
+        let error = tool.run(ctx, params(Some("bare"), "a")).await.unwrap_err();
+        assert_eq!(error.code(), "policy_denied");
+        assert!(
+            error.to_string().contains("hosts.bare.remote_roots"),
+            "{error}"
+        );
     }
 }

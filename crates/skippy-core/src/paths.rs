@@ -254,7 +254,7 @@ const PROC_LINK_DIRECTORIES: &[&str] = &["fd", "map_files"];
 /// issue 6): Skippy's own entries (`/proc/self`, `/proc/thread-self`, `/proc/<skippy pid>`, and
 /// `/proc/<tid>` of any of its threads, which works though it is not listed) are refused whole,
 /// because Skippy's environment holds the operator's secrets; for every other process, the files
-/// in [`PROC_SECRET_FILES`]. The rest of `/proc` (`/proc/meminfo`, `/proc/<pid>/status`) stays
+/// in `PROC_SECRET_FILES`. The rest of `/proc` (`/proc/meminfo`, `/proc/<pid>/status`) stays
 /// readable when a read root covers it. Applied to canonical paths and again to the real path of
 /// every opened descriptor.
 pub fn proc_refusal(resolved: &Path) -> Option<ToolError> {

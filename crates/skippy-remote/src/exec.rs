@@ -598,25 +598,7 @@ mod tests {
             .output()
             .unwrap();
         let stdout = String::from_utf8(output.stdout).unwrap();
-        let values = |name: &str| {
-            stdout
-                .lines()
-                .find(|line| line.starts_with(name))
-                .map(|line| {
-                    line[name.len()..]
-                        .split_whitespace()
-                        .take(2)
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_default()
-        };
-        assert_eq!(
-            values("Max address space"),
-            "134217728 134217728",
-            "{stdout}"
-        );
-        assert_eq!(values("Max cpu time"), "4 5", "{stdout}");
+        crate::tools::run_remote_command::tests::assert_limits(&stdout, 134_217_728, "4 5");
     }
 
     /// The bootstrap run by a local `sh`, both as a group leader (what sshd gives it) and not (it

@@ -660,14 +660,34 @@ fn open_verified(
     flags: OFlag,
     expect: Expect,
 ) -> ToolResult<(File, Metadata)> {
-    let fd = open_beneath(policy, path, access, flags)?;
+    let (fd, resolution) = open_beneath(policy, path, access, flags)?;
     let file = File::from(fd);
     let metadata = file
         .metadata()
         .map_err(|error| ToolError::io(path, &error))?;
     check_kind(path, &metadata, expect)?;
-    verify(policy, &file, access, Some(path))?;
+    match resolution {
+        // The kernel resolved `path` beneath its root without meeting a link or leaving the root,
+        // so the descriptor's real path is `path` itself (already checked): reading it back from
+        // /proc would only cost time, which search walks pay once per file.
+        Resolution::Beneath => {
+            if is_procfs(&file) && !path.starts_with("/proc") {
+                return Err(procfs_elsewhere(path));
+            }
+        }
+        Resolution::ByPath => {
+            verify(policy, &file, access, Some(path))?;
+        }
+    }
     Ok((file, metadata))
+}
+
+/// How [`open_beneath`] opened a path.
+enum Resolution {
+    /// With `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)`.
+    Beneath,
+    /// By path (a root itself, or no `openat2`): the descriptor must be verified.
+    ByPath,
 }
 
 /// Open `path` relative to a descriptor of the root that holds it, the kernel refusing links and
@@ -677,7 +697,7 @@ fn open_beneath(
     path: &Path,
     access: Access,
     flags: OFlag,
-) -> ToolResult<OwnedFd> {
+) -> ToolResult<(OwnedFd, Resolution)> {
     policy.check_resolved(path, access)?;
     let flags = if flags.contains(OFlag::O_PATH) {
         // openat2 refuses O_PATH with any flag but these.
@@ -691,6 +711,7 @@ fn open_beneath(
     let relative = path.strip_prefix(root).map_err(ToolError::internal)?;
     if relative.as_os_str().is_empty() {
         return nix::fcntl::open(path, flags, Mode::empty())
+            .map(|fd| (fd, Resolution::ByPath))
             .map_err(|errno| open_error(path, errno));
     }
     // Roots are canonical: a root that is now a link was swapped, and is not followed.
@@ -707,12 +728,13 @@ fn open_beneath(
     );
     for _ in 0..EAGAIN_RETRIES {
         match nix::fcntl::openat2(&root_fd, relative, how) {
-            Ok(fd) => return Ok(fd),
+            Ok(fd) => return Ok((fd, Resolution::Beneath)),
             Err(Errno::EAGAIN) => continue,
             // No openat2 (Linux < 5.6, or a seccomp filter): O_NOFOLLOW and the verification of
             // the descriptor still refuse anything outside.
             Err(Errno::ENOSYS | Errno::EPERM) => {
                 return nix::fcntl::open(path, flags, Mode::empty())
+                    .map(|fd| (fd, Resolution::ByPath))
                     .map_err(|errno| open_error(path, errno));
             }
             Err(errno) => return Err(open_error(path, errno)),
@@ -758,13 +780,17 @@ fn verify(
         });
     }
     if is_procfs(file) && !real.starts_with("/proc") {
-        return Err(ToolError::denied(format!(
-            "`{}` is on a procfs mounted outside /proc; Skippy reads process information only \
-             under /proc",
-            shown.unwrap_or(&real).display()
-        )));
+        return Err(procfs_elsewhere(shown.unwrap_or(&real)));
     }
     Ok(real)
+}
+
+fn procfs_elsewhere(path: &Path) -> ToolError {
+    ToolError::denied(format!(
+        "`{}` is on a procfs mounted outside /proc; Skippy reads process information only under \
+         /proc",
+        path.display()
+    ))
 }
 
 fn is_procfs(file: &File) -> bool {

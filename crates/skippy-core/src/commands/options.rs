@@ -12,7 +12,8 @@
 //! - Options after operands are checked as options even where the program (POSIXLY_CORRECT,
 //!   non-GNU builds) would read them as operands.
 
-use super::{Argument, Denial, Leading, shown};
+use super::parse::{Argument, Leading};
+use super::{Denial, shown};
 
 /// The options a program accepts. Names are written as typed (`-a`, `--all`).
 #[derive(Debug)]
@@ -197,6 +198,32 @@ pub(super) fn not_literal(program: &str, argument: &Argument) -> Denial {
          characters; quote patterns like '*.log') so Skippy can check them; got `{}`",
         shown(&argument.raw)
     ))
+}
+
+/// All arguments as literal strings, for rules that read every value.
+pub(super) fn literals<'a>(program: &str, args: &'a [Argument]) -> Result<Vec<&'a str>, Denial> {
+    args.iter()
+        .map(|argument| {
+            if argument.literal {
+                Ok(argument.value.as_str())
+            } else {
+                Err(not_literal(program, argument))
+            }
+        })
+        .collect()
+}
+
+/// Refuse the first operand of a program that takes none, with `reason`.
+pub(super) fn no_operands(spec: &Spec, items: &[Item], reason: &str) -> Result<(), Denial> {
+    let Some(operand) = operands(items).first().copied() else {
+        return Ok(());
+    };
+    Err(Denial::rule(format!(
+        "`{} {}` is not allowed: {reason}; allowed options: {}",
+        spec.program,
+        shown(&operand.value),
+        spec.allowed()
+    )))
 }
 
 /// Sort `args` into options and operands per `spec`, refusing unknown options and non-literal

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use rmcp::ServiceExt;
+use skippy_core::Toolset;
 use skippy_core::audit::AuditLog;
-use skippy_core::config::{self, Config, ConfigSource, ProcessEnv};
+use skippy_core::config::{self, Config, ConfigSource, EnvSource, ProcessEnv};
 use tokio_util::sync::CancellationToken;
 
 use skippy_remote::Hosts;
@@ -40,6 +41,10 @@ struct Cli {
     /// Write diagnostics as JSON lines.
     #[arg(long, global = true)]
     log_json: bool,
+    /// Offer only these toolsets, comma-separated, e.g. files,logs (default: all; overrides
+    /// SKIPPY_TOOLSETS and server.toolsets; disabled_tools and disabled_toolsets still subtract).
+    #[arg(long, global = true, value_name = "LIST")]
+    toolsets: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -48,14 +53,17 @@ struct Cli {
 enum Command {
     /// Run the MCP server on stdin/stdout (the default).
     Serve,
-    /// List the tools.
+    /// List the tools offered, and what each toolset costs in `tools/list`.
     Tools {
         /// The `tools/list` result as JSON.
-        #[arg(long, conflicts_with = "markdown")]
+        #[arg(long, conflicts_with_all = ["markdown", "costs"])]
         json: bool,
         /// A Markdown table (the one in README.md).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "costs")]
         markdown: bool,
+        /// The bytes each toolset adds to `tools/list`, as a Markdown table (the one in README.md).
+        #[arg(long)]
+        costs: bool,
     },
     /// Call one tool and print its result as JSON; exit status 1 when the result is an error.
     Call {
@@ -63,6 +71,10 @@ enum Command {
         tool: String,
         /// Arguments as a JSON object (default {}).
         args: Option<String>,
+        /// Approve the call in advance when it needs approval (server.approvals); without it the
+        /// question is asked on the terminal, and refused when there is none.
+        #[arg(long)]
+        yes: bool,
     },
     /// Check the configuration, roots and log paths; non-zero exit on problems.
     Doctor,
@@ -100,8 +112,29 @@ struct App {
     hosts: Arc<Hosts>,
 }
 
-fn build(config_path: Option<&std::path::Path>) -> anyhow::Result<App> {
-    let config = config::load(config_path, &ProcessEnv)?;
+/// The process environment, with `--toolsets` in place of `SKIPPY_TOOLSETS`: the flag is the most
+/// specific setting, so it wins over the variable and the file, and is validated the same way.
+struct CliEnv {
+    toolsets: Option<String>,
+}
+
+impl EnvSource for CliEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        match &self.toolsets {
+            Some(toolsets) if name == skippy_core::env::TOOLSETS => Some(toolsets.clone()),
+            _ => ProcessEnv.get(name),
+        }
+    }
+    fn vars(&self) -> Vec<(String, String)> {
+        ProcessEnv.vars()
+    }
+    fn current_dir(&self) -> Option<PathBuf> {
+        ProcessEnv.current_dir()
+    }
+}
+
+fn build(config_path: Option<&std::path::Path>, env: &CliEnv) -> anyhow::Result<App> {
+    let config = config::load(config_path, env)?;
     crate::logging::mask_with(&config.secrets);
     for warning in &config.warnings {
         tracing::warn!(key = %warning.key, "{}", warning.message);
@@ -148,6 +181,15 @@ fn check_tool_names(config: &Config) -> anyhow::Result<()> {
             );
         }
     }
+    // A misspelt `always` would silently leave a tool unasked.
+    for name in config.server.approval_overrides.keys() {
+        if !names.contains(&name.as_str()) {
+            anyhow::bail!(
+                "invalid configuration: unknown tool `{name}` in server.approval_overrides; known tools: {}",
+                names.join(", ")
+            );
+        }
+    }
     let toolsets: Vec<&str> = skippy_core::Toolset::ALL.iter().map(|t| t.name()).collect();
     for set in &config.server.disabled_toolsets {
         if !toolsets.contains(&set.as_str()) {
@@ -161,15 +203,21 @@ fn check_tool_names(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let env = CliEnv {
+        toolsets: cli.toolsets,
+    };
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(build(cli.config.as_deref())?).await,
-        Command::Tools { json, markdown } => {
-            list_tools(build(cli.config.as_deref())?, json, markdown)
+        Command::Serve => serve(build(cli.config.as_deref(), &env)?).await,
+        Command::Tools {
+            json,
+            markdown,
+            costs,
+        } => list_tools(build(cli.config.as_deref(), &env)?, json, markdown, costs),
+        Command::Call { tool, args, yes } => {
+            let app = build(cli.config.as_deref(), &env)?;
+            call(app, &tool, args.as_deref(), yes).await
         }
-        Command::Call { tool, args } => {
-            call(build(cli.config.as_deref())?, &tool, args.as_deref()).await
-        }
-        Command::Doctor => doctor(cli.config.as_deref()),
+        Command::Doctor => doctor(cli.config.as_deref(), &env),
     }
 }
 
@@ -223,14 +271,21 @@ async fn serve(app: App) -> anyhow::Result<ExitCode> {
             cancel.cancel();
         }
     }
-    app.hosts.disconnect_all().await;
+    // Stops the remote commands of calls still in flight before the runtime drops them.
+    app.hosts.shutdown().await;
+    app.engine.audit().flush(AUDIT_FLUSH_WAIT);
     Ok(ExitCode::SUCCESS)
 }
 
-fn list_tools(app: App, json: bool, markdown: bool) -> anyhow::Result<ExitCode> {
+/// How long an exiting process waits for its last audit lines to reach the disk.
+const AUDIT_FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn list_tools(app: App, json: bool, markdown: bool, costs: bool) -> anyhow::Result<ExitCode> {
     let server = SkippyServer::new(app.engine.clone(), app.state);
     if markdown {
         write_stdout(&tools_markdown(&app.engine))?;
+    } else if costs {
+        write_stdout(&toolset_costs_markdown(&app.engine))?;
     } else if json {
         let tools: Vec<_> = app.engine.visible_specs().map(to_mcp_tool).collect();
         write_stdout(&serde_json::to_string_pretty(
@@ -245,9 +300,86 @@ fn list_tools(app: App, json: bool, markdown: bool) -> anyhow::Result<ExitCode> 
                 tool.description.as_deref().unwrap_or("")
             ));
         }
+        text.push('\n');
+        text.push_str(&toolsets_summary(&app.engine));
         write_stdout(&text)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Bytes each toolset's tools add to `tools/list` (compact JSON), over every registered tool.
+fn toolset_bytes(engine: &Engine, toolset: Toolset) -> (usize, usize) {
+    engine
+        .all_specs()
+        .filter(|spec| spec.toolset == toolset)
+        .map(|spec| crate::schema::entry_bytes(&to_mcp_tool(spec)))
+        .fold((0, 0), |(tools, bytes), entry| (tools + 1, bytes + entry))
+}
+
+/// For `skippy tools`: which toolsets are offered under this configuration, and what each costs.
+fn toolsets_summary(engine: &Engine) -> String {
+    let server = &engine.config().server;
+    let mut text = format!(
+        "{:<8} {:<36} {:>5} {:>7}\n",
+        "TOOLSET", "STATE", "TOOLS", "BYTES"
+    );
+    for &toolset in Toolset::ALL {
+        let name = toolset.name();
+        let state = if server.disabled_toolsets.contains(name) {
+            "disabled (server.disabled_toolsets)"
+        } else if server
+            .toolsets
+            .as_ref()
+            .is_some_and(|selected| !selected.contains(name))
+        {
+            "not selected (--toolsets)"
+        } else {
+            "enabled"
+        };
+        let offered = engine
+            .visible_specs()
+            .filter(|spec| spec.toolset == toolset)
+            .count();
+        let (tools, bytes) = toolset_bytes(engine, toolset);
+        text.push_str(&format!(
+            "{name:<8} {state:<36} {:>5} {bytes:>7}\n",
+            format!("{offered}/{tools}")
+        ));
+    }
+    let offered: Vec<usize> = engine
+        .visible_specs()
+        .map(|spec| crate::schema::entry_bytes(&to_mcp_tool(spec)))
+        .collect();
+    let total: usize = offered.iter().sum();
+    text.push_str(&format!(
+        "\ntools/list offers {} tools in {total} bytes ({} per tool; budget {})\n",
+        offered.len(),
+        total.checked_div(offered.len()).unwrap_or(0),
+        crate::schema::BUDGET_BYTES_PER_TOOL
+    ));
+    text
+}
+
+/// The cost table of README.md: every registered tool, whatever the configuration.
+pub fn toolset_costs_markdown(engine: &Engine) -> String {
+    let mut text =
+        String::from("| Toolset | Tools | Bytes in `tools/list` | Per tool |\n|---|--:|--:|--:|\n");
+    let (mut all_tools, mut all_bytes) = (0, 0);
+    for &toolset in Toolset::ALL {
+        let (tools, bytes) = toolset_bytes(engine, toolset);
+        all_tools += tools;
+        all_bytes += bytes;
+        text.push_str(&format!(
+            "| `{}` | {tools} | {bytes} | {} |\n",
+            toolset.name(),
+            bytes.checked_div(tools).unwrap_or(0)
+        ));
+    }
+    text.push_str(&format!(
+        "| all | {all_tools} | {all_bytes} | {} |\n",
+        all_bytes.checked_div(all_tools).unwrap_or(0)
+    ));
+    text
 }
 
 /// The tools table of README.md: generated from the registry, checked by a test.
@@ -272,7 +404,7 @@ pub fn tools_markdown(engine: &Engine) -> String {
     text
 }
 
-async fn call(app: App, tool: &str, args: Option<&str>) -> anyhow::Result<ExitCode> {
+async fn call(app: App, tool: &str, args: Option<&str>, yes: bool) -> anyhow::Result<ExitCode> {
     let arguments = match args {
         None => serde_json::Map::new(),
         Some(text) => match serde_json::from_str::<serde_json::Value>(text)
@@ -289,8 +421,16 @@ async fn call(app: App, tool: &str, args: Option<&str>) -> anyhow::Result<ExitCo
             trigger.cancel();
         }
     });
-    let outcome = app.engine.call(tool, arguments, cancel, None).await;
-    app.hosts.disconnect_all().await;
+    let approver = crate::terminal::TerminalApprover {
+        approved_in_advance: yes,
+    };
+    let outcome = app
+        .engine
+        .call(tool, arguments, cancel, None, &approver)
+        .await;
+    app.hosts.shutdown().await;
+    // The process ends next; the audit line (with any approval decision) must be on disk first.
+    app.engine.audit().flush(AUDIT_FLUSH_WAIT);
     let failed = outcome.result.is_err();
     let result = to_mcp_result(outcome);
     let printed = match (&result.structured_content, failed) {
@@ -314,7 +454,7 @@ async fn call(app: App, tool: &str, args: Option<&str>) -> anyhow::Result<ExitCo
     })
 }
 
-fn doctor(config_path: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+fn doctor(config_path: Option<&std::path::Path>, env: &CliEnv) -> anyhow::Result<ExitCode> {
     let mut rows: Vec<(String, &'static str, String)> = Vec::new();
     let mut problems = 0usize;
     let mut row = |check: &str, ok: bool, detail: String| {
@@ -323,8 +463,8 @@ fn doctor(config_path: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
         }
         rows.push((check.to_string(), if ok { "ok" } else { "PROBLEM" }, detail));
     };
-    let located = config::locate(config_path, &ProcessEnv);
-    match config::load(config_path, &ProcessEnv) {
+    let located = config::locate(config_path, env);
+    match config::load(config_path, env) {
         Err(error) => row("config", false, error.to_string()),
         Ok(config) => {
             let source = match &config.source {

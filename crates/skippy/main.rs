@@ -10,6 +10,7 @@ mod schema;
 mod scrub;
 mod server;
 mod stats;
+mod terminal;
 mod transport;
 mod tools {
     pub mod server_status;

@@ -7,11 +7,16 @@ use std::time::{Duration, Instant};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken,
-    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    ServerCapabilities, ServerConfig, Tool,
 };
-use rmcp::service::RequestContext;
+use rmcp::model::{
+    CancelledNotificationParam, ClientResult, ElicitRequest, ElicitRequestParams,
+    ElicitationAction, ElicitationSchema, ProtocolVersion, RequestId, ServerRequest,
+};
+use rmcp::service::{PeerRequestOptions, RequestContext, ServiceError};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
 use skippy_core::ProgressSink;
+use skippy_core::approval::{Answer, AnswerFuture, ApprovalRequest, Approver};
 
 use crate::adapter::{CallOutcome, Engine, ToolSpec};
 use crate::tools::server_status::ServerState;
@@ -50,13 +55,7 @@ impl SkippyServer {
 
 /// Convert a spec to rmcp's tool description.
 pub fn to_mcp_tool(spec: &ToolSpec) -> Tool {
-    let annotations = ToolAnnotations::from_raw(
-        Some(spec.title.to_string()),
-        Some(spec.annotations.read_only),
-        Some(spec.annotations.destructive),
-        Some(spec.annotations.idempotent),
-        Some(spec.annotations.open_world),
-    );
+    let annotations = crate::schema::annotations(spec.name, spec.title, spec.annotations);
     Tool::new_with_raw(
         spec.name,
         Some(spec.description.into()),
@@ -158,12 +157,185 @@ impl ServerHandler for SkippyServer {
                 runtime: tokio::runtime::Handle::current(),
             }) as Arc<dyn ProgressSink>
         });
+        let approver = PeerApprover::new(&context);
         let arguments = request.arguments.unwrap_or_default();
         let outcome = self
             .engine
-            .call(&request.name, arguments, context.ct.clone(), progress)
+            .call(
+                &request.name,
+                arguments,
+                context.ct.clone(),
+                progress,
+                &approver,
+            )
             .await;
         Ok(to_mcp_result(outcome).into())
+    }
+}
+
+/// Asks the person at the client through `elicitation/create` (a yes/no form).
+///
+/// It runs inside the `tools/call` handler's task, so rmcp ties the elicitation to that request.
+struct PeerApprover {
+    peer: Peer<RoleServer>,
+    /// Why this client cannot be asked, known from the session before asking.
+    unavailable: Option<String>,
+}
+
+impl PeerApprover {
+    fn new(context: &RequestContext<RoleServer>) -> Self {
+        let modern = context
+            .protocol_version()
+            .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28);
+        let declared = context
+            .client_capabilities()
+            .is_some_and(|capabilities| capabilities.elicitation.is_some());
+        let unavailable = if modern {
+            // 2026-07-28 forbids server-to-client requests; asking would need input-required
+            // results (MRTR), which Skippy does not implement yet.
+            Some(
+                "this session uses MCP 2026-07-28, where Skippy cannot ask yet; connect with the \
+                 initialize handshake (protocol 2025-11-25) and the `elicitation` capability"
+                    .to_string(),
+            )
+        } else if !declared {
+            Some(
+                "this MCP client did not declare the `elicitation` capability, so Skippy cannot ask \
+                 anyone"
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        Self {
+            peer: context.peer.clone(),
+            unavailable,
+        }
+    }
+}
+
+/// An elicitation still waiting for its answer; withdrawn with `notifications/cancelled` when
+/// dropped unanswered.
+struct PendingQuestion {
+    peer: Peer<RoleServer>,
+    id: Option<RequestId>,
+}
+
+impl Drop for PendingQuestion {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let peer = self.peer.clone();
+        runtime.spawn(async move {
+            let reason = "the tool call was cancelled".to_string();
+            let _ = peer
+                .notify_cancelled(CancelledNotificationParam::new(Some(id), Some(reason)))
+                .await;
+        });
+    }
+}
+
+/// The one field of the approval form. `accept` with `approve: true` is the only yes.
+const APPROVE_FIELD: &str = "approve";
+
+impl Approver for PeerApprover {
+    fn unavailable(&self) -> Option<String> {
+        self.unavailable.clone()
+    }
+
+    fn ask<'a>(&'a self, request: &'a ApprovalRequest) -> AnswerFuture<'a> {
+        Box::pin(async move {
+            let schema = match ElicitationSchema::builder()
+                .required_bool_property(APPROVE_FIELD, |field| {
+                    // Pre-checked so that "Accept" means yes in forms that show the box; the
+                    // choice is accept or decline.
+                    field
+                        .title("Run it")
+                        .description("Accept to run the call as described; decline to refuse it")
+                        .with_default(true)
+                })
+                .build()
+            {
+                Ok(schema) => schema,
+                Err(error) => {
+                    return Answer::Unsupported {
+                        reason: format!("the approval form could not be built ({error})"),
+                    };
+                }
+            };
+            let params = ElicitRequestParams::FormElicitationParams {
+                meta: None,
+                message: request.message(),
+                requested_schema: schema,
+            };
+            let sent = self
+                .peer
+                .send_request_with_option(
+                    ServerRequest::ElicitRequest(ElicitRequest::new(params)),
+                    PeerRequestOptions::with_timeout(request.wait),
+                )
+                .await;
+            let response = match sent {
+                Ok(handle) => {
+                    // If the tool call is cancelled meanwhile, the adapter drops this future: the
+                    // guard then withdraws the question, so the client does not keep showing it.
+                    let mut pending = PendingQuestion {
+                        peer: self.peer.clone(),
+                        id: Some(handle.id.clone()),
+                    };
+                    let response = handle.await_response().await;
+                    pending.id = None;
+                    response
+                }
+                Err(error) => Err(error),
+            };
+            match response {
+                Ok(ClientResult::ElicitResult(result)) => match result.action {
+                    ElicitationAction::Accept => {
+                        let approved = result
+                            .content
+                            .as_ref()
+                            .and_then(|content| content.get(APPROVE_FIELD))
+                            .and_then(serde_json::Value::as_bool)
+                            == Some(true);
+                        if approved {
+                            Answer::Approved
+                        } else {
+                            Answer::Declined
+                        }
+                    }
+                    ElicitationAction::Decline => Answer::Declined,
+                    ElicitationAction::Cancel => Answer::Cancelled {
+                        reason: "dismissed by the user".to_string(),
+                    },
+                    // An action this version does not know is not a yes.
+                    _ => Answer::Cancelled {
+                        reason: "the client answered with an unknown action".to_string(),
+                    },
+                },
+                Ok(_) => Answer::Cancelled {
+                    reason: "the client answered with something other than an elicitation result"
+                        .to_string(),
+                },
+                Err(ServiceError::Timeout { timeout }) => Answer::Cancelled {
+                    reason: format!("no answer within {} s", timeout.as_secs()),
+                },
+                Err(ServiceError::McpError(error)) => {
+                    tracing::warn!(tool = request.tool, %error.message, "the client refused the approval request");
+                    Answer::Cancelled {
+                        reason: format!("the client could not ask: {}", error.message),
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(tool = request.tool, %error, "the approval request failed");
+                    Answer::Cancelled {
+                        reason: "the connection to the client failed while waiting".to_string(),
+                    }
+                }
+            }
+        })
     }
 }
 

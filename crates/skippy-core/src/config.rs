@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::approval::{ApprovalMode, ApprovalOverride};
 use crate::env;
 use crate::hosts::{HostConfig, LOCAL, RawHost, validate_hosts};
 use crate::paths::{PathPolicy, canonical_root, expand_home};
@@ -56,10 +57,18 @@ pub struct RawServer {
     pub disabled_tools: Vec<String>,
     /// Toolsets to hide and refuse: `files`, `system`, `logs`, `remote`, `server`.
     pub disabled_toolsets: Vec<String>,
+    /// The only toolsets to offer (default: all), e.g. `["files", "logs"]`; `disabled_tools` and
+    /// `disabled_toolsets` still subtract.
+    pub toolsets: Option<Vec<String>>,
     /// Per-tool time limits in milliseconds, by tool name.
     pub tool_timeouts_ms: BTreeMap<String, u64>,
     /// Host used when a host-aware tool is called without `host` (default `local`).
     pub default_host: Option<String>,
+    /// Which calls need a person's approval (MCP elicitation) before they run: `off` (default),
+    /// `destructive`, `all-mutating`.
+    pub approvals: ApprovalMode,
+    /// Per-tool exceptions to `approvals`, by tool name: `always` or `never`.
+    pub approval_overrides: BTreeMap<String, ApprovalOverride>,
 }
 
 impl Default for RawServer {
@@ -71,8 +80,11 @@ impl Default for RawServer {
             read_only: false,
             disabled_tools: Vec::new(),
             disabled_toolsets: Vec::new(),
+            toolsets: None,
             tool_timeouts_ms: BTreeMap::new(),
             default_host: None,
+            approvals: ApprovalMode::Off,
+            approval_overrides: BTreeMap::new(),
         }
     }
 }
@@ -231,9 +243,13 @@ pub struct ServerSettings {
     pub read_only: bool,
     pub disabled_tools: BTreeSet<String>,
     pub disabled_toolsets: BTreeSet<String>,
+    /// The toolsets offered before `disabled_*` subtract; `None` = all.
+    pub toolsets: Option<BTreeSet<String>>,
     pub tool_timeouts: BTreeMap<String, Duration>,
     /// `local` or the name of a configured host.
     pub default_host: String,
+    pub approvals: ApprovalMode,
+    pub approval_overrides: BTreeMap<String, ApprovalOverride>,
 }
 
 /// Log tools' settings, validated.
@@ -389,6 +405,23 @@ pub fn validate(
             .filter(|name| !name.is_empty())
             .collect();
     }
+    if let Some(value) = env.get(env::APPROVALS) {
+        raw.server.approvals = ApprovalMode::parse(&value).ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "{} = `{value}`: use off, destructive or all-mutating",
+                env::APPROVALS
+            ))
+        })?;
+    }
+    if let Some(value) = env.get(env::TOOLSETS) {
+        raw.server.toolsets = Some(
+            value
+                .split(',')
+                .map(|name| name.trim().to_string())
+                .filter(|name| !name.is_empty())
+                .collect(),
+        );
+    }
     if let Some(paths) = env_paths(env, env::READ_ROOTS) {
         raw.files.read_roots = Some(paths);
     }
@@ -430,6 +463,7 @@ pub fn validate(
         }
     }
 
+    let toolsets = selected_toolsets(raw.server.toolsets.as_deref())?;
     let exec = ExecSettings::from_raw(&raw.exec)?;
     let mut warnings = Vec::new();
     let cwd = env.current_dir();
@@ -521,6 +555,7 @@ pub fn validate(
             read_only: raw.server.read_only,
             disabled_tools: raw.server.disabled_tools.iter().cloned().collect(),
             disabled_toolsets: raw.server.disabled_toolsets.iter().cloned().collect(),
+            toolsets,
             tool_timeouts: raw
                 .server
                 .tool_timeouts_ms
@@ -528,6 +563,8 @@ pub fn validate(
                 .map(|(name, ms)| (name.clone(), Duration::from_millis(*ms)))
                 .collect(),
             default_host,
+            approvals: raw.server.approvals,
+            approval_overrides: raw.server.approval_overrides.clone(),
         },
         audit_path,
         files: PathPolicy::new(read_roots, write_roots, "file roots"),
@@ -540,6 +577,39 @@ pub fn validate(
         secrets,
         warnings,
     })
+}
+
+/// `server.toolsets` (or `--toolsets`, `SKIPPY_TOOLSETS`) checked against the toolsets that exist: a
+/// typo would otherwise silently hide a whole toolset, and an empty selection would offer no tool.
+fn selected_toolsets(names: Option<&[String]>) -> Result<Option<BTreeSet<String>>, ConfigError> {
+    let Some(names) = names else { return Ok(None) };
+    let valid = || {
+        crate::tool::Toolset::ALL
+            .iter()
+            .map(|set| set.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if names.is_empty() {
+        return Err(ConfigError::Invalid(format!(
+            "server.toolsets (--toolsets, {}) selects no toolset: name at least one of {}, or leave it unset for all",
+            env::TOOLSETS,
+            valid()
+        )));
+    }
+    for name in names {
+        if !crate::tool::Toolset::ALL
+            .iter()
+            .any(|set| set.name() == name)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "server.toolsets (--toolsets, {}): unknown toolset `{name}`; valid toolsets: {}",
+                env::TOOLSETS,
+                valid()
+            )));
+        }
+    }
+    Ok(Some(names.iter().cloned().collect()))
 }
 
 fn default_state_dir(env: &dyn EnvSource) -> Option<PathBuf> {
@@ -700,6 +770,48 @@ mod tests {
     }
 
     #[test]
+    fn approvals_are_read_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[server]\napprovals = \"destructive\"\n[server.approval_overrides]\nrun_remote_command = \"always\"\nwrite_file = \"never\"\n";
+        let raw = parse(text, Path::new("x")).unwrap();
+        let config = validate(
+            raw.clone(),
+            ConfigSource::Defaults,
+            &FixedEnv::new(dir.path()),
+        )
+        .unwrap();
+        assert_eq!(config.server.approvals, ApprovalMode::Destructive);
+        assert_eq!(
+            config.server.approval_overrides.get("run_remote_command"),
+            Some(&ApprovalOverride::Always)
+        );
+        assert_eq!(
+            config.server.approval_overrides.get("write_file"),
+            Some(&ApprovalOverride::Never)
+        );
+        let env = FixedEnv::new(dir.path()).with(env::APPROVALS, "all-mutating");
+        let config = validate(raw, ConfigSource::Defaults, &env).unwrap();
+        assert_eq!(config.server.approvals, ApprovalMode::AllMutating);
+        let defaults = Config::defaults_for(dir.path()).unwrap();
+        assert_eq!(defaults.server.approvals, ApprovalMode::Off);
+
+        let env = FixedEnv::new(dir.path()).with(env::APPROVALS, "sometimes");
+        let error = validate(RawConfig::default(), ConfigSource::Defaults, &env).unwrap_err();
+        assert!(error.to_string().contains("SKIPPY_APPROVALS"), "{error}");
+        let error = parse("[server]\napprovals = \"yes\"\n", Path::new("x")).unwrap_err();
+        assert!(error.to_string().contains("approvals"), "{error}");
+        let error = parse(
+            "[server.approval_overrides]\nwrite_file = \"ask\"\n",
+            Path::new("x"),
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("expected `always` or `never`"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn finding_05_exec_limits_default_and_validate() {
         let dir = tempfile::tempdir().unwrap();
         let config = Config::defaults_for(dir.path()).unwrap();
@@ -742,5 +854,63 @@ mod tests {
             config.timeout_for("x", Some(Duration::from_secs(5))),
             Duration::from_secs(5)
         );
+    }
+
+    #[test]
+    fn toolsets_selection_is_read_from_file_and_env_and_unknown_names_list_the_valid_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let defaults = Config::defaults_for(dir.path()).unwrap();
+        assert_eq!(defaults.server.toolsets, None, "default: every toolset");
+
+        let raw = parse(
+            "[server]\ntoolsets = [\"files\", \"logs\"]\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        let config = validate(
+            raw.clone(),
+            ConfigSource::Defaults,
+            &FixedEnv::new(dir.path()),
+        )
+        .unwrap();
+        let selected: Vec<&str> = config
+            .server
+            .toolsets
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(selected, ["files", "logs"]);
+
+        // The environment (and so `--toolsets`, which stands in for it) replaces the file's list.
+        let env = FixedEnv::new(dir.path()).with(env::TOOLSETS, " remote , server");
+        let config = validate(raw, ConfigSource::Defaults, &env).unwrap();
+        let selected: Vec<&str> = config
+            .server
+            .toolsets
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(selected, ["remote", "server"]);
+
+        let env = FixedEnv::new(dir.path()).with(env::TOOLSETS, "files,fils");
+        let error = validate(RawConfig::default(), ConfigSource::Defaults, &env)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`fils`"), "{error}");
+        for valid in crate::tool::Toolset::ALL {
+            assert!(
+                error.contains(valid.name()),
+                "{error} lacks {}",
+                valid.name()
+            );
+        }
+
+        let raw = parse("[server]\ntoolsets = []\n", Path::new("x")).unwrap();
+        let error = validate(raw, ConfigSource::Defaults, &FixedEnv::new(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("selects no toolset"), "{error}");
     }
 }

@@ -11,6 +11,10 @@ pub const DEFAULT_TIMEOUT_MS: &str = "SKIPPY_DEFAULT_TIMEOUT_MS";
 pub const MAX_OUTPUT_BYTES: &str = "SKIPPY_MAX_OUTPUT_BYTES";
 /// Comma-separated tool names: overrides `server.disabled_tools`.
 pub const DISABLED_TOOLS: &str = "SKIPPY_DISABLED_TOOLS";
+/// `off`, `destructive` or `all-mutating`: overrides `server.approvals`.
+pub const APPROVALS: &str = "SKIPPY_APPROVALS";
+/// Comma-separated toolset names: overrides `server.toolsets` (the `--toolsets` flag wins over it).
+pub const TOOLSETS: &str = "SKIPPY_TOOLSETS";
 /// Colon-separated paths: replaces `files.read_roots`.
 pub const READ_ROOTS: &str = "SKIPPY_READ_ROOTS";
 /// Colon-separated paths: replaces `files.write_roots`.
@@ -45,6 +49,8 @@ pub const ALL: &[&str] = &[
     DEFAULT_TIMEOUT_MS,
     MAX_OUTPUT_BYTES,
     DISABLED_TOOLS,
+    TOOLSETS,
+    APPROVALS,
     READ_ROOTS,
     WRITE_ROOTS,
     LOG_PATHS,

@@ -3,7 +3,9 @@
 //!
 //! Tool crates depend on this crate and never on the MCP SDK.
 
+pub mod approval;
 pub mod audit;
+pub mod clamp;
 pub mod commands;
 pub mod config;
 pub mod env;
@@ -19,6 +21,7 @@ pub mod sensitive;
 pub mod time;
 pub mod tool;
 
+pub use approval::Plan;
 pub use config::Config;
 pub use error::{ToolError, ToolResult};
 pub use paths::{Access, AllowedPath, PathPolicy};

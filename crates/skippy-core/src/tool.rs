@@ -13,37 +13,53 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
+use crate::approval::Plan;
 use crate::config::Config;
 use crate::error::{ToolError, ToolResult};
 use crate::paths::{Access, AllowedPath};
 
-/// Tool families; each can be disabled as a whole with `server.disabled_toolsets`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Toolset {
-    Files,
-    System,
-    Logs,
-    Remote,
-    Server,
+/// Declares [`Toolset`] together with its list and its names, so a toolset added to the enum is
+/// in [`Toolset::ALL`] (and so can be configured) without anyone remembering to list it: `Remote`
+/// was once left out, and `server.disabled_toolsets = ["remote"]` was refused as unknown.
+macro_rules! toolsets {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)+) => {
+        /// Tool families; each can be disabled as a whole with `server.disabled_toolsets`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        pub enum Toolset {
+            $($(#[$doc])* #[serde(rename = $name)] $variant,)+
+        }
+
+        impl Toolset {
+            /// Every toolset, in declaration order.
+            pub const ALL: &'static [Toolset] = &[$(Toolset::$variant,)+];
+
+            /// The name used in configuration and results.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Toolset::$variant => $name,)+
+                }
+            }
+        }
+    };
+}
+
+toolsets! {
+    /// Local files: read, search, list, write, edit.
+    Files => "files",
+    /// Local or remote system state: CPU, memory, disks, processes, services.
+    System => "system",
+    /// Log files: tail, search, summarize.
+    Logs => "logs",
+    /// SSH hosts: commands and transfers.
+    Remote => "remote",
+    /// Skippy itself.
+    Server => "server",
 }
 
 impl Toolset {
-    pub const ALL: &'static [Toolset] = &[
-        Toolset::Files,
-        Toolset::System,
-        Toolset::Logs,
-        Toolset::Server,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Toolset::Files => "files",
-            Toolset::System => "system",
-            Toolset::Logs => "logs",
-            Toolset::Remote => "remote",
-            Toolset::Server => "server",
-        }
+    /// The toolset called `name` in configuration, if there is one.
+    pub fn from_name(name: &str) -> Option<Toolset> {
+        Toolset::ALL.iter().copied().find(|set| set.name() == name)
     }
 }
 
@@ -91,6 +107,19 @@ pub trait Tool: Send + Sync + 'static {
         ctx: ToolCtx,
         params: Self::Params,
     ) -> impl Future<Output = ToolResult<Self::Output>> + Send;
+
+    /// What this call will do, for the person asked to approve it (`server.approvals`); runs before
+    /// `run` and must change nothing. The default shows the call's arguments (secrets masked). A
+    /// tool with a dry run describes the call from it (a diff, a size, a destination), and answers
+    /// [`Plan::NoChange`] when the call itself is a dry run. An error here is the call's error:
+    /// nobody is asked about a call that would fail.
+    fn plan(
+        &self,
+        _ctx: &ToolCtx,
+        _params: &Self::Params,
+    ) -> impl Future<Output = ToolResult<Plan>> + Send {
+        async { Ok(Plan::Arguments) }
+    }
 }
 
 /// Receives progress reports; the MCP adapter forwards them as `notifications/progress`.
@@ -175,29 +204,48 @@ impl ToolCtx {
         Ok(path)
     }
 
-    /// Resolve a log path or alias against the log allowlist.
+    /// Resolve a log path or alias against the log allowlist. A path that is not an alias follows
+    /// the file tools' rule (`~` is the home directory, a relative path is relative to the first
+    /// file root, as in [`ToolCtx::read_path`]) so a model learns one rule; the result must then be
+    /// under `logs.allowed_paths`, which always includes the file roots.
     pub fn log_path(&self, raw: &str) -> ToolResult<AllowedPath> {
-        if let Some(target) = self.config.logs.aliases.get(raw) {
-            return self.config.logs.policy.check_path(target, Access::Read);
+        let logs = &self.config.logs;
+        if let Some(target) = logs.aliases.get(raw) {
+            return logs.policy.check_path(target, Access::Read);
         }
-        if !raw.starts_with('/') && !raw.starts_with('~') {
-            let aliases: Vec<&str> = self
-                .config
-                .logs
-                .aliases
-                .keys()
-                .map(String::as_str)
-                .collect();
+        let expanded = crate::paths::expand_home(raw);
+        if raw.is_empty() || raw.contains('\0') || expanded.is_absolute() {
+            return logs.policy.check(raw, Access::Read);
+        }
+        let files = &self.config.files;
+        let Some(base) = files.read_roots().first().or(files.write_roots().first()) else {
             return Err(ToolError::invalid(format!(
-                "`{raw}` is neither an absolute path nor a configured alias; aliases: {}",
-                if aliases.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    aliases.join(", ")
-                }
+                "`{raw}` is relative and no file root is configured to resolve it against; give an \
+                 absolute path or an alias ({})",
+                self.log_aliases()
+            )));
+        };
+        let path = logs.policy.check_path(&base.join(expanded), Access::Read)?;
+        if !path.exists() && !raw.contains('/') {
+            // A bare name is most likely a mistyped alias: say both what was tried and what exists.
+            return Err(ToolError::NotFound(format!(
+                "`{raw}` is not a log alias ({}) and `{path}` does not exist; give an alias, or a \
+                 path that is absolute or relative to {}",
+                self.log_aliases(),
+                base.display()
             )));
         }
-        self.config.logs.policy.check(raw, Access::Read)
+        Ok(path)
+    }
+
+    /// The configured log aliases, for messages.
+    fn log_aliases(&self) -> String {
+        let aliases = &self.config.logs.aliases;
+        if aliases.is_empty() {
+            return "none configured".to_string();
+        }
+        let names: Vec<&str> = aliases.keys().map(String::as_str).collect();
+        format!("aliases: {}", names.join(", "))
     }
 
     /// Run blocking work (file walks, scans, hashing) on the blocking pool. The closure gets the
@@ -227,5 +275,67 @@ pub fn check_cancelled(token: &CancellationToken) -> ToolResult<()> {
         Err(ToolError::Cancelled)
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(root: &std::path::Path) -> ToolCtx {
+        ToolCtx::for_tests(Config::defaults_for(root).unwrap())
+    }
+
+    #[test]
+    fn defect_remote_toolset_can_be_disabled() {
+        // Every variant, matched exhaustively: a new toolset fails to compile here until it is
+        // added, and the macro puts it in `ALL` with its name.
+        let every = |set: Toolset| match set {
+            Toolset::Files
+            | Toolset::System
+            | Toolset::Logs
+            | Toolset::Remote
+            | Toolset::Server => set,
+        };
+        assert!(Toolset::ALL.contains(&every(Toolset::Remote)));
+        assert_eq!(Toolset::from_name("remote"), Some(Toolset::Remote));
+        assert_eq!(Toolset::from_name("Remote"), None);
+        let names: Vec<&str> = Toolset::ALL.iter().map(|set| set.name()).collect();
+        assert_eq!(names, ["files", "system", "logs", "remote", "server"]);
+        for set in Toolset::ALL {
+            assert_eq!(Toolset::from_name(every(*set).name()), Some(*set));
+            let json = serde_json::to_value(set).unwrap();
+            assert_eq!(json, serde_json::json!(set.name()));
+        }
+    }
+
+    #[test]
+    fn defect_log_tools_resolve_relative_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("logs")).unwrap();
+        std::fs::write(dir.path().join("logs/syslog"), "x\n").unwrap();
+        let ctx = context(dir.path());
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+
+        // The same file as the file tools resolve.
+        let log = ctx.log_path("logs/syslog").unwrap();
+        assert_eq!(log.as_path(), root.join("logs/syslog"));
+        assert_eq!(log, ctx.read_path("logs/syslog").unwrap());
+        assert_eq!(ctx.log_path("./logs/../logs/syslog").unwrap(), log);
+
+        // The log allowlist still decides: a relative path cannot climb out of it.
+        let error = ctx.log_path("../../../../../../etc/passwd").unwrap_err();
+        assert_eq!(error.code(), "policy_denied", "{error}");
+
+        // A bare name that does not exist is most likely a mistyped alias: the message says so.
+        let error = ctx.log_path("syslog").unwrap_err();
+        assert_eq!(error.code(), "not_found", "{error}");
+        assert!(error.to_string().contains("not a log alias"), "{error}");
+        assert!(error.to_string().contains("none configured"), "{error}");
+
+        // A missing file in a directory is for the log reader to report, as for absolute paths.
+        assert!(!ctx.log_path("logs/missing").unwrap().exists());
+        assert_eq!(ctx.log_path("").unwrap_err().code(), "invalid_argument");
+        assert_eq!(ctx.log_path("a\0b").unwrap_err().code(), "invalid_argument");
     }
 }

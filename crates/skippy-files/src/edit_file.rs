@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use skippy_core::limits::Budget;
 use skippy_core::safe_fs;
 use skippy_core::{
-    AllowedPath, Annotations, PathPolicy, Tool, ToolCtx, ToolError, ToolResult, Toolset,
+    AllowedPath, Annotations, PathPolicy, Plan, Tool, ToolCtx, ToolError, ToolResult, Toolset,
 };
 
 use crate::common::fitting_prefix;
@@ -28,27 +28,27 @@ const MAX_EDIT_BYTES: u64 = 32 * 1024 * 1024;
 /// Past this, `similar` falls back to a coarser (still correct) diff rather than running long.
 const DIFF_TIME_LIMIT: Duration = Duration::from_secs(2);
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(inline)]
 pub struct Edit {
-    /// Exact text to replace, whitespace included
+    /// Exact text, whitespace included
     pub old_text: String,
-    /// Replacement text
+    /// Replacement
     pub new_text: String,
-    /// Replace every match, not exactly one
+    /// Every match, not exactly one
     #[serde(default)]
     pub replace_all: bool,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Absolute, or relative to the first write root
+    /// Absolute or relative to first write root
     pub path: String,
-    /// Applied in order; if any fails to match, nothing is written
+    /// In order; one mismatch: none applied
     pub edits: Vec<Edit>,
-    /// Return the diff only; write nothing
+    /// Diff only; write nothing
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -89,6 +89,30 @@ impl Tool for EditFile {
         let config = ctx.config.clone();
         ctx.blocking(move |_cancel| edit(&config.files, &target, &params, budget))
             .await
+    }
+
+    /// The diff, from the same edit run as a dry run.
+    async fn plan(&self, ctx: &ToolCtx, params: &Params) -> ToolResult<Plan> {
+        if params.dry_run {
+            return Ok(Plan::NoChange);
+        }
+        let dry = Params {
+            dry_run: true,
+            ..params.clone()
+        };
+        let outcome = self.run(ctx.clone(), dry).await?;
+        let target = ctx.write_path(&params.path)?;
+        let cut = if outcome.diff_truncated {
+            "\n… (the diff is longer; only its start is shown)"
+        } else {
+            ""
+        };
+        Ok(Plan::Text(format!(
+            "Edit {} ({} replacement(s)):\n{}{cut}",
+            target.as_path().display(),
+            outcome.replacements,
+            outcome.diff
+        )))
     }
 }
 
@@ -254,6 +278,28 @@ mod tests {
             edits,
             dry_run: false,
         }
+    }
+
+    #[tokio::test]
+    async fn approval_plan_is_the_diff_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("n.txt"), "one\ntwo\n").unwrap();
+        let call = params("n.txt", vec![edit("two", "2", false)]);
+        let Plan::Text(text) = EditFile.plan(&ctx(dir.path()), &call).await.unwrap() else {
+            panic!("a plan of its own")
+        };
+        assert!(text.contains("-two\n+2\n"), "{text}");
+        assert!(text.contains("1 replacement"), "{text}");
+        let on_disk = std::fs::read_to_string(dir.path().join("n.txt")).unwrap();
+        assert_eq!(on_disk, "one\ntwo\n");
+        let dry = Params {
+            dry_run: true,
+            ..call
+        };
+        assert_eq!(
+            EditFile.plan(&ctx(dir.path()), &dry).await.unwrap(),
+            Plan::NoChange
+        );
     }
 
     const TEXT: &str = "one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\n";

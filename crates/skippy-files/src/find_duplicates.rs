@@ -24,6 +24,7 @@ use ignore::WalkState;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use skippy_core::clamp;
 use skippy_core::limits::Budget;
 use skippy_core::safe_fs;
 use skippy_core::{
@@ -48,13 +49,13 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Absolute, or relative to the first root
+    /// Absolute or relative to first root
     pub path: String,
-    /// Skip files smaller than this, in bytes (default 1024)
+    /// Bytes; default 1024
     pub min_size: Option<u64>,
-    /// Max groups returned (default 100, max 1000)
+    /// Default 100, max 1000 (larger is clamped)
     pub max_groups: Option<u32>,
-    /// Include dot files and dot directories
+    /// Include dot entries
     #[serde(default)]
     pub include_hidden: bool,
 }
@@ -75,6 +76,8 @@ pub struct Output {
     pub wasted_bytes: u64,
     pub files_scanned: u64,
     pub truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_groups_clamped_to: Option<u32>,
 }
 
 pub struct FindDuplicates;
@@ -85,18 +88,18 @@ impl Tool for FindDuplicates {
     const NAME: &'static str = "find_duplicates";
     const TITLE: &'static str = "Find duplicate files";
     const DESCRIPTION: &'static str =
-        "Find groups of identical files under a directory, largest waste first.";
+        "Groups of identical files under a directory, largest waste first.";
     const TOOLSET: Toolset = Toolset::Files;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
     const TIMEOUT: Option<Duration> = Some(Duration::from_secs(60));
 
     async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
-        let max_groups = params.max_groups.unwrap_or(DEFAULT_MAX_GROUPS);
-        if !(1..=MAX_GROUPS).contains(&max_groups) {
-            return Err(ToolError::invalid(format!(
-                "max_groups must be 1..={MAX_GROUPS}"
-            )));
-        }
+        let max_groups = clamp::limit(
+            "max_groups",
+            params.max_groups,
+            DEFAULT_MAX_GROUPS,
+            MAX_GROUPS,
+        )?;
         let root = ctx.read_path(&params.path)?;
         let metadata = std::fs::metadata(root.as_path())
             .map_err(|error| ToolError::io(root.as_path(), &error))?;
@@ -111,11 +114,13 @@ impl Tool for FindDuplicates {
             root: root.into_path_buf(),
             raw: params.path,
             min_size: params.min_size.unwrap_or(DEFAULT_MIN_SIZE).max(1),
-            max_groups: max_groups as usize,
+            max_groups: max_groups.value as usize,
             include_hidden: params.include_hidden,
             budget: Budget::for_output(ctx.max_output_bytes()),
         };
-        ctx.blocking(move |cancel| scan.run(&cancel)).await
+        let mut output = ctx.blocking(move |cancel| scan.run(&cancel)).await?;
+        output.max_groups_clamped_to = max_groups.clamped_to;
+        Ok(output)
     }
 }
 
@@ -325,6 +330,7 @@ impl Scan {
             wasted_bytes,
             files_scanned,
             truncated,
+            max_groups_clamped_to: None,
         }
     }
 }
@@ -590,5 +596,17 @@ mod tests {
         bad.max_groups = Some(0);
         let error = FindDuplicates.run(ctx(dir.path()), bad).await.unwrap_err();
         assert_eq!(error.code(), "invalid_argument");
+    }
+
+    #[tokio::test]
+    async fn defect_limits_are_clamped_not_refused() {
+        let dir = fixture();
+        let mut large = params();
+        large.max_groups = Some(u32::MAX);
+        let out = FindDuplicates.run(ctx(dir.path()), large).await.unwrap();
+        assert_eq!(out.max_groups_clamped_to, Some(MAX_GROUPS));
+        assert!(!out.groups.is_empty());
+        let out = FindDuplicates.run(ctx(dir.path()), params()).await.unwrap();
+        assert_eq!(out.max_groups_clamped_to, None);
     }
 }

@@ -24,9 +24,9 @@ use crate::common::{Kind, sha256_file};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Absolute, or relative to the first root
+    /// Absolute or relative to first root
     pub path: String,
-    /// Add the SHA-256 of a regular file
+    /// Add SHA-256 (regular file)
     #[serde(default)]
     pub checksum: bool,
 }
@@ -70,8 +70,7 @@ impl Tool for GetFileInfo {
     type Output = Output;
     const NAME: &'static str = "get_file_info";
     const TITLE: &'static str = "File info";
-    const DESCRIPTION: &'static str =
-        "File metadata: kind, size, permissions, owner, times, symlink target, optional SHA-256.";
+    const DESCRIPTION: &'static str = "File metadata (lstat), optional SHA-256.";
     const TOOLSET: Toolset = Toolset::Files;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 

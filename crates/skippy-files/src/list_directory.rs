@@ -18,6 +18,7 @@ use std::path::Path;
 use globset::GlobMatcher;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use skippy_core::clamp;
 use skippy_core::limits::Budget;
 use skippy_core::patterns::{self, GlobOptions};
 use skippy_core::safe_fs::{self, PinnedDir};
@@ -39,22 +40,22 @@ const ENTRY_OVERHEAD: usize = 100;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Absolute, or relative to the first root
+    /// Absolute or relative to first root
     pub path: String,
     /// Walk subdirectories
     #[serde(default)]
     pub recursive: bool,
-    /// Depth limit (default 1, or 10 if recursive; max 64)
+    /// Default 1 (recursive: 10), max 64 (larger is clamped)
     pub max_depth: Option<u32>,
-    /// Glob on entry names, e.g. *.conf
+    /// Glob on names, e.g. *.conf
     pub pattern: Option<String>,
     /// Include dot entries
     #[serde(default)]
     pub include_hidden: bool,
-    /// Index of the first entry to return
+    /// Entries to skip
     #[serde(default)]
     pub offset: u64,
-    /// Max entries (default 500, max 5000)
+    /// Default 500, max 5000 (larger is clamped)
     pub limit: Option<u32>,
 }
 
@@ -76,6 +77,10 @@ pub struct Output {
     pub total: u64,
     pub truncated: bool,
     pub next_offset: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_clamped_to: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_depth_clamped_to: Option<u32>,
 }
 
 pub struct ListDirectory;
@@ -86,23 +91,14 @@ impl Tool for ListDirectory {
     const NAME: &'static str = "list_directory";
     const TITLE: &'static str = "List directory";
     const DESCRIPTION: &'static str =
-        "List directory entries sorted by path, optionally recursive, with kind, size, mtime.";
+        "List directory entries sorted by path, optionally recursive.";
     const TOOLSET: Toolset = Toolset::Files;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 
     async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
-        let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ToolError::invalid(format!("limit must be 1..={MAX_LIMIT}")));
-        }
-        let depth = params
-            .max_depth
-            .unwrap_or(if params.recursive { 10 } else { 1 });
-        if !(1..=MAX_DEPTH).contains(&depth) {
-            return Err(ToolError::invalid(format!(
-                "max_depth must be 1..={MAX_DEPTH}"
-            )));
-        }
+        let limit = clamp::limit("limit", params.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+        let default_depth = if params.recursive { 10 } else { 1 };
+        let depth = clamp::limit("max_depth", params.max_depth, default_depth, MAX_DEPTH)?;
         let pattern = params
             .pattern
             .as_deref()
@@ -111,18 +107,22 @@ impl Tool for ListDirectory {
         let root = ctx.read_path(&params.path)?;
         let budget = Budget::for_output(ctx.max_output_bytes());
         let walk = Walk {
-            depth,
+            depth: depth.value,
             pattern,
             include_hidden: params.include_hidden,
             offset: params.offset,
-            limit,
+            limit: limit.value,
         };
         let config = ctx.config.clone();
-        ctx.blocking(move |cancel| {
-            let directory = safe_fs::open_dir(&config.files, &root)?;
-            walk.run(&config.files, &directory, budget, &cancel)
-        })
-        .await
+        let mut output = ctx
+            .blocking(move |cancel| {
+                let directory = safe_fs::open_dir(&config.files, &root)?;
+                walk.run(&config.files, &directory, budget, &cancel)
+            })
+            .await?;
+        output.limit_clamped_to = limit.clamped_to;
+        output.max_depth_clamped_to = depth.clamped_to;
+        Ok(output)
     }
 }
 
@@ -171,6 +171,8 @@ impl Walk {
             total: found.matched,
             truncated: found.page_full,
             next_offset,
+            limit_clamped_to: None,
+            max_depth_clamped_to: None,
         })
     }
 
@@ -425,8 +427,28 @@ mod tests {
         let error = ListDirectory.run(ctx(dir.path()), bad).await.unwrap_err();
         assert_eq!(error.code(), "invalid_argument");
         let mut bad = params(".");
-        bad.limit = Some(5001);
+        bad.limit = Some(0);
         let error = ListDirectory.run(ctx(dir.path()), bad).await.unwrap_err();
         assert_eq!(error.code(), "invalid_argument");
+    }
+
+    #[tokio::test]
+    async fn defect_limits_are_clamped_not_refused() {
+        let (dir, _outside) = tree();
+        let mut large = params(".");
+        large.limit = Some(5001);
+        large.max_depth = Some(1000);
+        let out = ListDirectory.run(ctx(dir.path()), large).await.unwrap();
+        assert_eq!(out.limit_clamped_to, Some(MAX_LIMIT));
+        assert_eq!(out.max_depth_clamped_to, Some(MAX_DEPTH));
+        assert!(!out.entries.is_empty());
+        let out = ListDirectory
+            .run(ctx(dir.path()), params("."))
+            .await
+            .unwrap();
+        assert_eq!(
+            (out.limit_clamped_to, out.max_depth_clamped_to),
+            (None, None)
+        );
     }
 }

@@ -50,13 +50,13 @@ pub enum Encoding {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Absolute, or relative to the first root
+    /// Absolute or relative to first root
     pub path: String,
-    /// 1-based first line; negative = from the end (-100: last 100 lines)
+    /// 1-based line (base64: byte); -N: last N lines
     pub offset: Option<i64>,
-    /// Max lines (default 2000). base64: offset and limit count bytes
+    /// Lines (base64: bytes); default 2000
     pub limit: Option<u64>,
-    /// utf8 (default) or base64
+    /// Default utf8
     #[serde(default)]
     pub encoding: Encoding,
 }
@@ -84,7 +84,8 @@ impl Tool for ReadFile {
     type Output = Output;
     const NAME: &'static str = "read_file";
     const TITLE: &'static str = "Read file";
-    const DESCRIPTION: &'static str = "Read a text file by lines (negative offset = tail, fast on huge files) or any file as base64.";
+    const DESCRIPTION: &'static str =
+        "Read a file: text by lines (negative offset tails; fast on huge files) or base64.";
     const TOOLSET: Toolset = Toolset::Files;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 

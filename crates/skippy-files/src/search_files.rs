@@ -31,6 +31,7 @@ use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkContex
 use ignore::WalkState;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use skippy_core::clamp;
 use skippy_core::limits::Budget;
 use skippy_core::patterns::{self, GlobOptions, RegexOptions};
 use skippy_core::safe_fs;
@@ -52,29 +53,29 @@ const MATCH_OVERHEAD: usize = 40;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Directory or file; absolute, or relative to the first root
+    /// Dir or file: absolute or relative to first root
     pub path: String,
-    /// Regex matched per line
+    /// Regex, per line
     pub query: Option<String>,
     /// Glob on file names, e.g. *.rs
     pub name_glob: Option<String>,
-    /// Match case exactly
+    /// Match case
     #[serde(default)]
     pub case_sensitive: bool,
-    /// query is a fixed string, not a regex
+    /// query is not a regex
     #[serde(default)]
     pub literal: bool,
-    /// Context lines around each match (max 10)
+    /// Max 10 (larger is clamped)
     #[serde(default)]
     pub context_lines: u32,
-    /// Max matches, or files without query (default 200, max 10000)
+    /// Matches, or files without query; default 200, max 10000 (larger is clamped)
     pub max_results: Option<u32>,
-    /// Cursor from next_after; returns results after it
+    /// next_after of the last page
     pub after: Option<String>,
-    /// Search dot files and dot directories
+    /// Include dot entries
     #[serde(default)]
     pub include_hidden: bool,
-    /// Skip what .gitignore and .ignore exclude
+    /// Skip .gitignore/.ignore matches
     #[serde(default = "yes")]
     pub respect_gitignore: bool,
 }
@@ -105,6 +106,10 @@ pub struct Output {
     pub truncated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_after: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_results_clamped_to: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context_lines_clamped_to: Option<u32>,
 }
 
 pub struct SearchFiles;
@@ -114,7 +119,7 @@ impl Tool for SearchFiles {
     type Output = Output;
     const NAME: &'static str = "search_files";
     const TITLE: &'static str = "Search files";
-    const DESCRIPTION: &'static str = "Search file contents by regex or literal (ripgrep engine, honours .gitignore), or find files by name.";
+    const DESCRIPTION: &'static str = "Search file contents by regex or literal (ripgrep, honours .gitignore), or find files by name.";
     const TOOLSET: Toolset = Toolset::Files;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
     const TIMEOUT: Option<Duration> = Some(Duration::from_secs(60));
@@ -250,6 +255,9 @@ struct Search {
     glob: Option<(GlobMatcher, bool)>,
     context: usize,
     max_results: usize,
+    /// The ceilings the request was clamped to, reported in the output.
+    max_results_clamped_to: Option<u32>,
+    context_lines_clamped_to: Option<u32>,
     budget: Budget,
     /// The path argument as given: results are shown joined onto it.
     raw: String,
@@ -263,17 +271,19 @@ impl Search {
                 "give query (to search contents), name_glob (to find files), or both",
             ));
         }
-        let max_results = params.max_results.unwrap_or(DEFAULT_MAX_RESULTS);
-        if !(1..=MAX_RESULTS).contains(&max_results) {
-            return Err(ToolError::invalid(format!(
-                "max_results must be 1..={MAX_RESULTS}"
-            )));
-        }
-        if params.context_lines > MAX_CONTEXT {
-            return Err(ToolError::invalid(format!(
-                "context_lines must be 0..={MAX_CONTEXT}"
-            )));
-        }
+        let max_results = clamp::limit(
+            "max_results",
+            params.max_results,
+            DEFAULT_MAX_RESULTS,
+            MAX_RESULTS,
+        )?;
+        let context = clamp::range(
+            "context_lines",
+            Some(params.context_lines),
+            0,
+            0,
+            MAX_CONTEXT,
+        )?;
         let matcher = match params.query.as_deref() {
             Some("") => return Err(ToolError::invalid("query is empty")),
             Some(query) => Some(patterns::grep_matcher(
@@ -305,8 +315,10 @@ impl Search {
         Ok(Search {
             matcher,
             glob,
-            context: params.context_lines as usize,
-            max_results: max_results as usize,
+            context: context.value as usize,
+            max_results: max_results.value as usize,
+            max_results_clamped_to: max_results.clamped_to,
+            context_lines_clamped_to: context.clamped_to,
             budget,
             raw: params.path.clone(),
             after,
@@ -402,6 +414,8 @@ impl Search {
             files_searched,
             truncated,
             next_after,
+            max_results_clamped_to: self.max_results_clamped_to,
+            context_lines_clamped_to: self.context_lines_clamped_to,
         })
     }
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use skippy_core::safe_fs::{self, EntryKind, PinnedDir};
 use skippy_core::{
-    AllowedPath, Annotations, PathPolicy, Tool, ToolCtx, ToolError, ToolResult, Toolset,
+    AllowedPath, Annotations, PathPolicy, Plan, Tool, ToolCtx, ToolError, ToolResult, Toolset,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -39,20 +39,20 @@ pub enum WriteMode {
     CreateNew,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Absolute, or relative to the first write root
+    /// Absolute or relative to first write root
     pub path: String,
     /// Text to write
     pub content: String,
-    /// overwrite (default, atomic), append, or create_new
+    /// Default overwrite (atomic)
     #[serde(default)]
     pub mode: WriteMode,
-    /// Create missing parent directories
+    /// Create missing parents
     #[serde(default)]
     pub create_dirs: bool,
-    /// Validate and report only; write nothing
+    /// Write nothing
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -87,6 +87,82 @@ impl Tool for WriteFile {
         ctx.blocking(move |cancel| write(&config.files, &target, &params, &cancel))
             .await
     }
+
+    /// The path, mode and size from a dry run, with the diff against the file it replaces or the
+    /// start of the new content.
+    async fn plan(&self, ctx: &ToolCtx, params: &Params) -> ToolResult<Plan> {
+        if params.dry_run {
+            return Ok(Plan::NoChange);
+        }
+        let dry = Params {
+            dry_run: true,
+            ..params.clone()
+        };
+        let outcome = self.run(ctx.clone(), dry).await?;
+        let target = ctx.write_path(&params.path)?;
+        let path = target.as_path().display().to_string();
+        let size = format!(
+            "{} bytes (sha256 {})",
+            outcome.bytes_written, outcome.sha256
+        );
+        let (head, body) = match (params.mode, outcome.created) {
+            (WriteMode::Append, false) => (format!("Append {size} to {path}"), None),
+            (_, true) => (format!("Create {path} with {size}"), None),
+            (_, false) => {
+                let config = ctx.config.clone();
+                let content = params.content.clone();
+                let label = params.path.clone();
+                let diff = ctx
+                    .blocking(move |_| Ok(replace_diff(&config.files, &target, &label, &content)))
+                    .await?;
+                (format!("Replace the existing {path} with {size}"), diff)
+            }
+        };
+        let body = body.unwrap_or_else(|| preview(&params.content));
+        Ok(Plan::Text(format!("{head}:\n{body}")))
+    }
+}
+
+/// Largest existing file `plan` diffs against; larger or non-text files get a preview instead.
+const MAX_PLAN_DIFF_BYTES: u64 = 256 * 1024;
+/// How much of the new content a plan shows when there is no diff.
+const PREVIEW_BYTES: usize = 2048;
+
+/// The unified diff from the file now at `target` to `content`, when the file is small UTF-8 text.
+fn replace_diff(
+    policy: &PathPolicy,
+    target: &AllowedPath,
+    label: &str,
+    content: &str,
+) -> Option<String> {
+    use std::io::Read;
+    let (directory, name) = safe_fs::open_parent(policy, target).ok()?;
+    let file = directory.open_read(policy, &name).ok()?;
+    let mut bytes = Vec::new();
+    file.take(MAX_PLAN_DIFF_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    if bytes.len() as u64 > MAX_PLAN_DIFF_BYTES {
+        return None;
+    }
+    let old = String::from_utf8(bytes).ok()?;
+    let label = label.trim_start_matches('/');
+    Some(
+        similar::TextDiff::from_lines(old.as_str(), content)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{label}"), &format!("b/{label}"))
+            .to_string(),
+    )
+}
+
+/// The start of the new content, cut on a character boundary.
+fn preview(content: &str) -> String {
+    let shown = skippy_core::limits::truncate_utf8(content, PREVIEW_BYTES);
+    if shown.len() == content.len() {
+        return shown.to_string();
+    }
+    format!("{shown}\n… ({} more bytes)", content.len() - shown.len())
 }
 
 fn write(
@@ -253,6 +329,38 @@ mod tests {
 
     fn ctx(dir: &Path) -> ToolCtx {
         ToolCtx::for_tests(Config::defaults_for(dir).unwrap())
+    }
+
+    #[tokio::test]
+    async fn approval_plan_shows_path_size_and_diff_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("old.txt"), "a\nb\n").unwrap();
+        let replace = params("old.txt", "a\nB\n", WriteMode::Overwrite);
+        let Plan::Text(text) = WriteFile.plan(&ctx(dir.path()), &replace).await.unwrap() else {
+            panic!("a plan of its own")
+        };
+        assert!(text.starts_with("Replace the existing"), "{text}");
+        assert!(text.contains("old.txt with 4 bytes"), "{text}");
+        assert!(text.contains("-b\n+B\n"), "{text}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("old.txt")).unwrap(),
+            "a\nb\n"
+        );
+        let create = params("new.txt", "hello", WriteMode::CreateNew);
+        let Plan::Text(text) = WriteFile.plan(&ctx(dir.path()), &create).await.unwrap() else {
+            panic!("a plan of its own")
+        };
+        assert!(text.starts_with("Create"), "{text}");
+        assert!(text.ends_with(":\nhello"), "{text}");
+        assert!(!dir.path().join("new.txt").exists());
+        let dry = Params {
+            dry_run: true,
+            ..create
+        };
+        assert_eq!(
+            WriteFile.plan(&ctx(dir.path()), &dry).await.unwrap(),
+            Plan::NoChange
+        );
     }
 
     fn params(path: &str, content: &str, mode: WriteMode) -> Params {

@@ -1,6 +1,7 @@
 //! Log tools: `tail_log`, `search_log` and `summarize_log`.
 //!
-//! Paths resolve only through the log allowlist (`ctx.log_path`: `/var/log` and the file roots by
+//! Paths resolve only through the log allowlist (`ctx.log_path`: relative paths are relative to the
+//! first file root, as for the file tools; the allowlist is `/var/log` and the file roots by
 //! default, plus configured aliases). Every tool is read-only. Gzip files, rotated ones included,
 //! are read transparently. Shared helpers: timestamp recognition ([`timestamp`]), message templates
 //! ([`template`]), level guessing ([`level`]), a backwards line reader ([`backward`]) and the file

@@ -243,7 +243,8 @@ pub fn normalize(raw: &str) -> ToolResult<String> {
     }
     if !raw.starts_with('/') {
         return Err(ToolError::invalid(format!(
-            "`{raw}` is not an absolute path; on a remote host give the full path (log aliases are local-only)"
+            "`{raw}` is not an absolute path; on a remote host give the full path (relative paths and log \
+             aliases resolve on the local host only: there is no file root on the remote one)"
         )));
     }
     let mut parts: Vec<&str> = Vec::new();

@@ -34,6 +34,7 @@ use grep_regex::RegexMatcher;
 use grep_searcher::{Searcher, SearcherBuilder, Sink, SinkContext, SinkMatch};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use skippy_core::clamp;
 use skippy_core::config::Config;
 use skippy_core::limits::{Budget, json_len};
 use skippy_core::patterns::{self, RegexOptions};
@@ -67,34 +68,34 @@ const MATCH_OVERHEAD: usize = 48;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Absolute path or log alias.
+    /// Log alias, or path (relative: to first root, local only)
     pub path: String,
-    /// Regex (ripgrep syntax).
+    /// Regex (ripgrep syntax)
     pub pattern: String,
-    /// Match case exactly.
+    /// Match case
     #[serde(default)]
     pub case_sensitive: bool,
-    /// Lines before and after each match; max 10.
+    /// Max 10 (larger is clamped)
     #[serde(default)]
     pub context_lines: u32,
-    /// Max 5000.
+    /// Max 5000 (larger is clamped)
     #[serde(default = "default_max_matches")]
     pub max_matches: u32,
-    /// RFC 3339 or age ("2h"); undated lines are kept.
+    /// RFC 3339 or age (2h); undated lines kept
     #[serde(default)]
     #[schemars(with = "String")]
     pub since: Option<String>,
-    /// Like since, upper bound.
+    /// Like since
     #[serde(default)]
     #[schemars(with = "String")]
     pub until: Option<String>,
-    /// Also search name.1, name.2.gz... oldest first.
+    /// Also name.1, name.2.gz..., oldest first
     #[serde(default)]
     pub include_rotated: bool,
-    /// Matches to skip (from next_offset).
+    /// From next_offset
     #[serde(default)]
     pub offset: u64,
-    /// Host from list_hosts; default local
+    /// From list_hosts; default local
     #[serde(default)]
     #[schemars(with = "String")]
     pub host: Option<String>,
@@ -118,6 +119,10 @@ pub struct Output {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "u64")]
     pub scan_ceiling_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_matches_clamped_to: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context_lines_clamped_to: Option<u32>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -158,18 +163,19 @@ impl Tool for SearchLog {
     const TIMEOUT: Option<Duration> = Some(Duration::from_secs(60));
 
     async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
-        let context = params.context_lines;
-        if context > MAX_CONTEXT {
-            return Err(ToolError::invalid(format!(
-                "`context_lines` must be between 0 and {MAX_CONTEXT}"
-            )));
-        }
-        let max_matches = params.max_matches;
-        if !(1..=MAX_MATCHES).contains(&max_matches) {
-            return Err(ToolError::invalid(format!(
-                "`max_matches` must be between 1 and {MAX_MATCHES}"
-            )));
-        }
+        let context = clamp::range(
+            "context_lines",
+            Some(params.context_lines),
+            0,
+            0,
+            MAX_CONTEXT,
+        )?;
+        let max_matches = clamp::limit(
+            "max_matches",
+            Some(params.max_matches),
+            DEFAULT_MAX_MATCHES,
+            MAX_MATCHES,
+        )?;
         let now = Utc::now();
         let since = bound("since", params.since.as_deref(), now)?;
         let until = bound("until", params.until.as_deref(), now)?;
@@ -210,8 +216,8 @@ impl Tool for SearchLog {
             now,
             since,
             until,
-            context: u64::from(context),
-            max_matches: max_matches as usize,
+            context: u64::from(context.value),
+            max_matches: max_matches.value as usize,
             skip: params.offset,
             skipped: 0,
             budget: Budget::for_output(ctx.max_output_bytes()),
@@ -226,21 +232,25 @@ impl Tool for SearchLog {
         };
         let progress = ctx.clone();
         let config = Arc::clone(&ctx.config);
-        ctx.blocking(move |cancel| {
-            let files = match plan {
-                Plan::Local(path) => files_to_search(&config, path, include_rotated)?,
-                Plan::Files(files) => files,
-            };
-            search_files(
-                &config.logs.policy,
-                &files,
-                &matcher,
-                collector,
-                &cancel,
-                &progress,
-            )
-        })
-        .await
+        let mut output = ctx
+            .blocking(move |cancel| {
+                let files = match plan {
+                    Plan::Local(path) => files_to_search(&config, path, include_rotated)?,
+                    Plan::Files(files) => files,
+                };
+                search_files(
+                    &config.logs.policy,
+                    &files,
+                    &matcher,
+                    collector,
+                    &cancel,
+                    &progress,
+                )
+            })
+            .await?;
+        output.max_matches_clamped_to = max_matches.clamped_to;
+        output.context_lines_clamped_to = context.clamped_to;
+        Ok(output)
     }
 }
 
@@ -351,6 +361,8 @@ fn search_files(
         lines_scanned,
         long_lines_cut,
         scan_ceiling_bytes,
+        max_matches_clamped_to: None,
+        context_lines_clamped_to: None,
     })
 }
 
@@ -764,10 +776,6 @@ mod tests {
         assert_eq!(out.matches[0].line.len(), LINE_CAP + "…".len());
         for bad in [
             Params {
-                context_lines: 11,
-                ..params(&path, "x")
-            },
-            Params {
                 max_matches: 0,
                 ..params(&path, "x")
             },
@@ -780,6 +788,33 @@ mod tests {
             let error = tool().run(context(dir.path()), bad).await.unwrap_err();
             assert_eq!(error.code(), "invalid_argument");
         }
+    }
+
+    #[tokio::test]
+    async fn defect_limits_are_clamped_not_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let text: String = (1..=MAX_MATCHES + 10)
+            .map(|n| format!("hit {n}\n"))
+            .collect();
+        let path = write_file(dir.path(), "app.log", &text);
+        let mut config = skippy_core::Config::defaults_for(dir.path()).unwrap();
+        config.server.max_output_bytes = 1024 * 1024;
+        let large = Params {
+            max_matches: 10_000,
+            context_lines: 1000,
+            ..params(&path, "hit")
+        };
+        let out = tool().run(ToolCtx::for_tests(config), large).await.unwrap();
+        assert_eq!(out.max_matches_clamped_to, Some(MAX_MATCHES));
+        assert_eq!(out.context_lines_clamped_to, Some(MAX_CONTEXT));
+        assert!(out.truncated);
+        assert!(out.next_offset.is_some());
+        let out = tool()
+            .run(context(dir.path()), params(&path, "hit 1\\b"))
+            .await
+            .unwrap();
+        assert_eq!(out.max_matches_clamped_to, None);
+        assert_eq!(out.context_lines_clamped_to, None);
     }
 
     #[tokio::test]

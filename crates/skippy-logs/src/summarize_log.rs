@@ -26,6 +26,7 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use skippy_core::clamp;
 use skippy_core::limits::{Budget, json_len};
 use skippy_core::time::{parse_time_bound, rfc3339};
 use skippy_core::{
@@ -56,22 +57,22 @@ const BUFFER: usize = 64 * 1024;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Absolute path or log alias.
+    /// Log alias, or path (relative: to first root, local only)
     pub path: String,
-    /// RFC 3339 or age ("2h"); undated lines follow the previous.
+    /// RFC 3339 or age (2h)
     #[serde(default)]
     #[schemars(with = "String")]
     pub since: Option<String>,
-    /// Templates to list; max 100.
+    /// Max 100 (larger is clamped)
     #[serde(default = "default_top")]
     pub top: u32,
-    /// Most lines to read.
+    /// Lines to read (max 50000000, larger is clamped)
     #[serde(default = "default_max_lines")]
     pub max_lines: u64,
-    /// Byte offset to start at (from next_offset).
+    /// Byte offset (from next_offset)
     #[serde(default)]
     pub offset: u64,
-    /// Host from list_hosts; default local
+    /// From list_hosts; default local
     #[serde(default)]
     #[schemars(with = "String")]
     pub host: Option<String>,
@@ -122,6 +123,10 @@ pub struct Output {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "u64")]
     pub scan_ceiling_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_clamped_to: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_lines_clamped_to: Option<u64>,
 }
 
 fn default_top() -> u32 {
@@ -142,24 +147,19 @@ impl Tool for SummarizeLog {
     const NAME: &'static str = "summarize_log";
     const TITLE: &'static str = "Summarize log";
     const DESCRIPTION: &'static str =
-        "Summarize a log (gzip too): counts per level, time span, most frequent message templates.";
+        "Summarize a log (gzip too): counts per level, time span, top message templates.";
     const TOOLSET: Toolset = Toolset::Logs;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
     const TIMEOUT: Option<Duration> = Some(Duration::from_secs(60));
 
     async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
-        let top = params.top;
-        if !(1..=MAX_TOP).contains(&top) {
-            return Err(ToolError::invalid(format!(
-                "`top` must be between 1 and {MAX_TOP}"
-            )));
-        }
-        let max_lines = params.max_lines;
-        if !(1..=MAX_MAX_LINES).contains(&max_lines) {
-            return Err(ToolError::invalid(format!(
-                "`max_lines` must be between 1 and {MAX_MAX_LINES}"
-            )));
-        }
+        let top = clamp::limit("top", Some(params.top), DEFAULT_TOP, MAX_TOP)?;
+        let max_lines = clamp::limit(
+            "max_lines",
+            Some(params.max_lines),
+            DEFAULT_MAX_LINES,
+            MAX_MAX_LINES,
+        )?;
         let now = Utc::now();
         let since = params
             .since
@@ -171,15 +171,23 @@ impl Tool for SummarizeLog {
         let request = Request {
             now,
             since,
-            top: top as usize,
-            max_lines,
+            top: top.value as usize,
+            max_lines: max_lines.value,
             offset: params.offset,
             budget: Budget::for_output(ctx.max_output_bytes()),
         };
         let progress = ctx.clone();
         let policy = ctx.config.logs.policy.clone();
-        ctx.blocking(move |cancel| summarize(&policy, &target, request, &cancel, &progress))
-            .await
+        let mut output = ctx
+            .blocking(move |cancel| summarize(&policy, &target, request, &cancel, &progress))
+            .await?;
+        if top.clamped_to.is_some() {
+            output.top_clamped_to = top.clamped_to;
+            // More templates than the ceiling shows: the clamp cut the list.
+            output.truncated |= output.distinct_templates > top.value as usize;
+        }
+        output.max_lines_clamped_to = max_lines.clamped_to;
+        Ok(output)
     }
 }
 
@@ -369,6 +377,8 @@ fn summarize(
         truncated: next_offset.is_some() || top_cut || scan_ceiling_bytes.is_some(),
         next_offset,
         scan_ceiling_bytes,
+        top_clamped_to: None,
+        max_lines_clamped_to: None,
     })
 }
 
@@ -550,16 +560,35 @@ Nov 21 10:00:07 web1 app[7]: INFO served 17 requests
     }
 
     #[tokio::test]
+    async fn defect_limits_are_clamped_not_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        // Digits would be masked into one template: name each job with letters instead.
+        let letter = |index: u8| char::from(b'a' + index);
+        let text: String = (0..150u8)
+            .map(|n| format!("job {}{} done\n", letter(n / 26), letter(n % 26)))
+            .collect();
+        let path = write_file(dir.path(), "a.log", &text);
+        let large = Params {
+            top: 1000,
+            max_lines: u64::MAX,
+            ..params(&path)
+        };
+        let out = tool().run(context(dir.path()), large).await.unwrap();
+        assert_eq!(out.top_clamped_to, Some(MAX_TOP));
+        assert_eq!(out.max_lines_clamped_to, Some(MAX_MAX_LINES));
+        assert_eq!(out.top.len(), MAX_TOP as usize);
+        assert!(out.distinct_templates > MAX_TOP as usize);
+        assert!(out.truncated);
+        assert_eq!(out.lines_scanned, 150);
+    }
+
+    #[tokio::test]
     async fn rejects_bad_arguments() {
         let dir = tempfile::tempdir().unwrap();
         let path = write_file(dir.path(), "a.log", "x\n");
         for bad in [
             Params {
                 top: 0,
-                ..params(&path)
-            },
-            Params {
-                top: 101,
                 ..params(&path)
             },
             Params {

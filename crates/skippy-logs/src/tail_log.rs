@@ -24,9 +24,10 @@ use std::sync::Arc;
 use regex::bytes::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use skippy_core::clamp;
 use skippy_core::limits::Budget;
 use skippy_core::patterns::{self, RegexOptions};
-use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, check_cancelled};
+use skippy_core::{Annotations, Tool, ToolCtx, ToolResult, Toolset, check_cancelled};
 use skippy_remote::Hosts;
 use tokio_util::sync::CancellationToken;
 
@@ -46,20 +47,20 @@ const BLOCK: usize = 64 * 1024;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Absolute path or log alias.
+    /// Log alias, or path (relative: to first root, local only)
     pub path: String,
-    /// Max 10000.
+    /// Max 10000 (larger is clamped)
     #[serde(default = "default_lines")]
     pub lines: u32,
-    /// Keep only lines matching this regex.
+    /// Regex
     #[serde(default)]
     #[schemars(with = "String")]
     pub filter: Option<String>,
-    /// Read before this byte offset (from next_offset).
+    /// Byte offset (from next_offset)
     #[serde(default)]
     #[schemars(with = "u64")]
     pub before: Option<u64>,
-    /// Host from list_hosts; default local
+    /// From list_hosts; default local
     #[serde(default)]
     #[schemars(with = "String")]
     pub host: Option<String>,
@@ -84,6 +85,8 @@ pub struct Output {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "u64")]
     pub scan_ceiling_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines_clamped_to: Option<u32>,
 }
 
 fn default_lines() -> u32 {
@@ -105,12 +108,7 @@ impl Tool for TailLog {
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 
     async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
-        let wanted = params.lines;
-        if !(1..=MAX_LINES).contains(&wanted) {
-            return Err(ToolError::invalid(format!(
-                "`lines` must be between 1 and {MAX_LINES}"
-            )));
-        }
+        let wanted = clamp::limit("lines", Some(params.lines), DEFAULT_LINES, MAX_LINES)?;
         let filter = params
             .filter
             .as_deref()
@@ -119,21 +117,29 @@ impl Tool for TailLog {
         let target =
             LogTarget::resolve(&ctx, &self.hosts, params.host.as_deref(), &params.path).await?;
         let request = Request {
-            wanted: wanted as usize,
+            wanted: wanted.value as usize,
             filter,
             before: params.before,
             budget: Budget::for_output(ctx.max_output_bytes()),
         };
         let policy = ctx.config.logs.policy.clone();
-        ctx.blocking(move |cancel| {
-            let log = target.open(&policy, &cancel)?;
-            if log.gzip {
-                tail_stream(target.path(), log, request, &cancel)
-            } else {
-                tail_backward(target.path(), log, request, &cancel)
-            }
-        })
-        .await
+        let mut output = ctx
+            .blocking(move |cancel| {
+                let log = target.open(&policy, &cancel)?;
+                if log.gzip {
+                    tail_stream(target.path(), log, request, &cancel)
+                } else {
+                    tail_backward(target.path(), log, request, &cancel)
+                }
+            })
+            .await?;
+        if wanted.clamped_to.is_some() {
+            output.lines_clamped_to = wanted.clamped_to;
+            // The ceiling's worth came back and older lines remain: the clamp cut them.
+            output.truncated |=
+                output.count == wanted.value as usize && output.next_offset.is_some();
+        }
+        Ok(output)
     }
 }
 
@@ -206,6 +212,7 @@ fn tail_backward(
         next_offset: resume.filter(|&offset| offset > 0),
         long_lines_cut,
         scan_ceiling_bytes,
+        lines_clamped_to: None,
     })
 }
 
@@ -271,6 +278,7 @@ fn tail_stream(
         next_offset: oldest.filter(|&offset| offset > 0),
         long_lines_cut,
         scan_ceiling_bytes,
+        lines_clamped_to: None,
     })
 }
 
@@ -466,7 +474,7 @@ mod tests {
             .run(context(dir.path()), params("relative.log", None))
             .await
             .unwrap_err();
-        assert_eq!(error.code(), "invalid_argument");
+        assert_eq!(error.code(), "not_found");
         let inside = write_file(dir.path(), "a.log", "x\n");
         let error = tool()
             .run(context(dir.path()), params(&inside, Some(0)))
@@ -487,6 +495,18 @@ mod tests {
         let path = write_file(dir.path(), "app.log", "a\nb\n");
         let ctx = crate::test_support::context_with_alias(dir.path(), "app", &path);
         let out = tool().run(ctx, params("app", Some(1))).await.unwrap();
+        assert_eq!(out.lines, ["b"]);
+    }
+
+    #[tokio::test]
+    async fn defect_log_tools_resolve_relative_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("logs")).unwrap();
+        write_file(&dir.path().join("logs"), "syslog", "a\nb\n");
+        let out = tool()
+            .run(context(dir.path()), params("logs/syslog", Some(1)))
+            .await
+            .unwrap();
         assert_eq!(out.lines, ["b"]);
     }
 }

@@ -25,22 +25,37 @@
 //!    killed by it, and keeps the shell from replacing itself with the command's last program: sshd
 //!    names SIGXCPU only as `SIG@openssh.com`, so a status is the one unambiguous report.
 //!
-//! On timeout, cancellation, or when the call is dropped: the channel is closed, then a cleanup
-//! channel runs `kill -s TERM -- -<pgid>`, waits up to 2 s for the group to exit, then sends
-//! `KILL`. A pid below 2 is never signalled (`kill -- -1` would hit every process of the user).
+//! Stopping is the job of a guard (`RemoteRun`), armed before the request is sent and disarmed
+//! only when the command ended by itself. On timeout, cancellation, server shutdown
+//! ([`crate::Hosts::shutdown`]), an error, or when the caller's future is simply dropped (the
+//! adapter races the tool against cancellation and its deadline and drops the loser), it spawns a
+//! task that closes the channel, then runs on a cleanup channel `kill -s TERM -- -<pgid>`, waits
+//! up to 2 s for the group to exit, then sends `KILL`. The kill runs in that task, not after an
+//! `.await` of the call: a dropped future is never polled again, so a kill written there would be
+//! skipped exactly when the call is abandoned. A pid below 2 is never signalled (`kill -- -1`
+//! would hit every process of the user).
+//!
+//! The pid line is the bootstrap's first output, but it comes after the login shell's start-up
+//! files. Stopped before it arrived, the task keeps reading for it for up to 2 s; if it still has
+//! not come, it signals the processes whose command line holds the call's nonce (`ps`): the login
+//! shell about to become the bootstrap, or the bootstrap itself. What remains possible: on a host
+//! without a `ps` that knows `-o pid,pgid,args`, a command whose pid line did not arrive within
+//! those 2 s (slow start-up files, a connection lost at that moment) runs to its own end.
 
 use std::time::{Duration, Instant};
 
-use russh::ChannelMsg;
+use russh::client::Msg;
+use russh::{Channel, ChannelMsg};
 use skippy_core::limits::truncate_utf8;
 use skippy_core::process::{CommandOutput, LIMITS_SH, ResourceLimits, detect_limit_hit};
 use skippy_core::{ToolError, ToolResult};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::pool::HostHandle;
+use crate::pool::{ActivityTicket, HostHandle, PooledChannel};
 use crate::quote::{quote_arg, quote_argv};
 
-/// How long to keep reading for the pid line after a timeout fired before it arrived.
+/// How long to keep reading for the pid line when the command is stopped before it arrived.
 const PID_GRACE: Duration = Duration::from_secs(2);
 /// Upper bound for the whole kill procedure (TERM, up to 2 s grace, KILL).
 const KILL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -69,17 +84,53 @@ fn bootstrap() -> String {
     format!("{BOOTSTRAP_HEAD}{LIMITS_SH}{BOOTSTRAP}")
 }
 
-/// `$1` = process group id. TERM, wait up to 2 s (20 x 0.1 s, or 1 s steps where `sleep` takes
-/// whole seconds only), then KILL.
-const KILL_SCRIPT: &str = r#"kill -s TERM -- "-$1" 2>/dev/null || exit 0
+/// `"$@"` = what to signal: `-<pgid>` for a process group, `<pid>` for a single process. TERM, wait
+/// up to 2 s for all to exit (20 x 0.1 s, or 1 s steps where `sleep` takes whole seconds only),
+/// then KILL what is left.
+///
+/// `kill -s 0` also answers for processes that exited and were not reaped yet (an init that does
+/// not reap, as in many containers, leaves a killed pipeline as zombies), so when `ps` can tell,
+/// only processes that are not zombies count as alive.
+const STOP_SH: &str = r#"alive() {
+a=1
+for t in "$@"; do kill -s 0 -- "$t" 2>/dev/null && a=0; done
+[ "$a" = 0 ] || return 1
+l=$(ps -e -o pgid= -o pid= -o stat= 2>/dev/null) || return 0
+printf '%s\n' "$l" | {
+while read -r g p s; do
+case "$s" in Z*) continue ;; esac
+for t in "$@"; do [ "$t" = "-$g" ] && exit 0; [ "$t" = "$p" ] && exit 0; done
+done
+exit 1
+}
+}
+alive "$@" || exit 0
+kill -s TERM -- "$@" 2>/dev/null
 i=0
 while [ "$i" -lt 20 ]; do
-kill -s 0 -- "-$1" 2>/dev/null || exit 0
+alive "$@" || exit 0
 sleep 0.1 2>/dev/null || { sleep 1; i=$((i + 9)); }
 i=$((i + 1))
 done
-kill -s KILL -- "-$1" 2>/dev/null
+kill -s KILL -- "$@" 2>/dev/null
 exit 0
+"#;
+
+/// `$1` = process group id, then [`STOP_SH`].
+const GROUP_TARGET_SH: &str = "set -- \"-$1\"\n";
+
+/// `$1$2` = the nonce of a command whose pid line never arrived, in two halves so that this
+/// script's own command line does not contain it. Targets every process whose command line holds
+/// it (the bootstrap `sh`, and the login shell that is about to become it): its whole group when it
+/// leads one (the bootstrap's is the command's), else the process alone. Then [`STOP_SH`].
+const TAGGED_TARGET_SH: &str = r#"n="$1$2"
+set --
+for w in $( { ps -ww -e -o pid= -o pgid= -o args= 2>/dev/null || ps -e -o pid= -o pgid= -o args= 2>/dev/null; } |
+while read -r pid pgid args; do
+case "$args" in *"$n"*) if [ "$pid" = "$pgid" ]; then echo "-$pid"; else echo "$pid"; fi ;; esac
+done); do
+case "$w" in -|-0|-1|0|1|"-$$"|"$$") ;; *) set -- "$@" "$w" ;; esac
+done
 "#;
 
 /// What to run remotely.
@@ -143,24 +194,16 @@ pub async fn exec(
     let deadline = tokio::time::Instant::from_std(started + options.timeout);
     let script = user_script(command, options.cwd.as_deref())?;
     let nonce = random_hex(8)?;
-    let [memory, cpu_soft, cpu_hard] = options
-        .limits
-        .map(|limits| limits.shell_args())
-        .unwrap_or_default();
-    let line = format!(
-        "exec sh -c {} skippy {nonce} {} {} {} {}",
-        quote_arg(&bootstrap()),
-        quote_arg(&script),
-        quote_arg(&memory),
-        quote_arg(&cpu_soft),
-        quote_arg(&cpu_hard)
-    );
+    let line = command_line(&nonce, &script, options.limits);
     let label = command.label();
-    let interrupted = |why: Interrupt| why.error(&label, host.name(), options.timeout);
 
-    let mut pooled = tokio::select! {
+    if host.shutdown_token().is_cancelled() {
+        return Err(shutting_down(&label, host));
+    }
+    let pooled = tokio::select! {
         pooled = host.channel() => pooled?,
         () = cancel.cancelled() => return Err(ToolError::Cancelled),
+        () = host.shutdown_token().cancelled() => return Err(shutting_down(&label, host)),
         () = tokio::time::sleep_until(deadline) => {
             return Err(ToolError::Timeout(format!(
                 "{label} could not start on host {} within {:.1} s (connecting, or waiting for one of its {} \
@@ -171,11 +214,16 @@ pub async fn exec(
             )));
         }
     };
-    let mut guard = KillOnDrop {
+    // Armed before the request is sent: from here on, however this function ends early (an error,
+    // or its future dropped by the adapter), the command is stopped on the host.
+    let mut run = RemoteRun {
         host: host.clone(),
-        pgid: None,
+        reader: Reader::new(nonce.clone(), options.max_output_bytes),
+        nonce,
+        pooled: Some(pooled),
+        ticket: Some(host.ticket()),
     };
-    let channel = pooled.channel()?;
+    let (channel, _) = run.parts()?;
     channel
         .exec(true, line.into_bytes())
         .await
@@ -183,49 +231,28 @@ pub async fn exec(
     // The command's stdin is empty, like /dev/null for local commands.
     channel.eof().await.map_err(|error| lost(host, &error))?;
 
-    let mut reader = Reader::new(nonce, options.max_output_bytes);
-    let mut why = None;
-    loop {
+    let why = loop {
+        let (channel, reader) = run.parts()?;
         tokio::select! {
             message = channel.wait() => {
                 if !reader.handle(message) {
-                    break;
+                    break None;
                 }
-                guard.pgid = reader.pgid;
             }
-            () = cancel.cancelled() => { why = Some(Interrupt::Cancelled); break; }
-            () = tokio::time::sleep_until(deadline) => { why = Some(Interrupt::Timeout); break; }
+            () = cancel.cancelled() => break Some(Interrupt::Cancelled),
+            () = host.shutdown_token().cancelled() => break Some(Interrupt::Shutdown),
+            () = tokio::time::sleep_until(deadline) => break Some(Interrupt::Timeout),
         }
-    }
+    };
     if let Some(why) = why {
-        // Without the pid there is nothing to kill: give it a moment to arrive.
-        let grace = tokio::time::Instant::now() + PID_GRACE;
-        let mut finished = false;
-        while reader.pgid.is_none() {
-            match tokio::time::timeout_at(grace, channel.wait()).await {
-                Ok(message) => {
-                    if !reader.handle(message) {
-                        finished = true;
-                        break;
-                    }
-                }
-                Err(_) => break,
-            }
+        // The stop runs in a task of its own and is awaited here: if this future is dropped while
+        // it waits (the adapter gave up at the same moment), the stop still completes.
+        if let Some(stopping) = run.stop() {
+            let _ = stopping.await;
         }
-        let _ = channel.close().await;
-        drop(pooled);
-        guard.pgid = None;
-        match reader.pgid {
-            Some(pgid) if !finished => kill_group(host, pgid).await,
-            Some(_) => {}
-            None => tracing::warn!(
-                host = %host.name(),
-                "a remote command was stopped before it reported its process id; it may still run"
-            ),
-        }
-        return Err(interrupted(why));
+        return Err(why.error(&label, host.name(), options.timeout));
     }
-    guard.pgid = None;
+    let reader = run.ended();
     if reader.refused {
         return Err(ToolError::CommandFailed(format!(
             "host {} refused to run commands over SSH (exec request denied); check sshd's configuration (ForceCommand, \
@@ -247,6 +274,26 @@ pub async fn exec(
         return Err(error);
     }
     Ok(output)
+}
+
+fn shutting_down(label: &str, host: &HostHandle) -> ToolError {
+    ToolError::Unavailable(format!(
+        "Skippy is shutting down: {label} on host {} was stopped (or not started); run it again after the restart",
+        host.name()
+    ))
+}
+
+/// What is sent to the server: the bootstrap, tagged with `nonce`, running `script`.
+fn command_line(nonce: &str, script: &str, limits: Option<ResourceLimits>) -> String {
+    let [memory, cpu_soft, cpu_hard] = limits.map(|limits| limits.shell_args()).unwrap_or_default();
+    format!(
+        "exec sh -c {} skippy {nonce} {} {} {} {}",
+        quote_arg(&bootstrap()),
+        quote_arg(script),
+        quote_arg(&memory),
+        quote_arg(&cpu_soft),
+        quote_arg(&cpu_hard)
+    )
 }
 
 /// The command string that `sh -c` runs on the remote side.
@@ -285,12 +332,17 @@ fn lost(host: &HostHandle, error: &russh::Error) -> ToolError {
 enum Interrupt {
     Timeout,
     Cancelled,
+    Shutdown,
 }
 
 impl Interrupt {
     fn error(self, label: &str, host: &str, timeout: Duration) -> ToolError {
         match self {
             Interrupt::Cancelled => ToolError::Cancelled,
+            Interrupt::Shutdown => ToolError::Unavailable(format!(
+                "Skippy is shutting down: {label} on host {host} was stopped (its whole remote process group); \
+                 run it again after the restart"
+            )),
             Interrupt::Timeout => ToolError::Timeout(format!(
                 "{label} on host {host} did not finish within {:.1} s and was killed (its whole remote process group); \
                  narrow the request or raise the timeout",
@@ -300,31 +352,127 @@ impl Interrupt {
     }
 }
 
-/// Kills the remote process group if the call is dropped while the command runs (for example
-/// when the caller's future is aborted), from a task of its own.
-struct KillOnDrop {
+/// A command started on a host, until it is known to have ended. Dropped while the command may
+/// still run (the caller's future dropped: cancellation or a deadline in the adapter, the runtime
+/// shutting down, an error on the way), it stops the command from a task of its own
+/// ([`RemoteRun::stop`]): a kill written after an `.await` in the caller would never run, because a
+/// dropped future is not polled again.
+struct RemoteRun {
     host: HostHandle,
-    pgid: Option<u32>,
+    nonce: String,
+    /// The command's channel; None once given to the stop task.
+    pooled: Option<PooledChannel>,
+    reader: Reader,
+    /// Present while the command may still run ("armed"); counts it for [`crate::Hosts::shutdown`].
+    ticket: Option<ActivityTicket>,
 }
 
-impl Drop for KillOnDrop {
+impl RemoteRun {
+    fn parts(&mut self) -> ToolResult<(&mut Channel<Msg>, &mut Reader)> {
+        let pooled = self
+            .pooled
+            .as_mut()
+            .ok_or_else(|| ToolError::internal("remote command channel used after its stop"))?;
+        Ok((pooled.channel()?, &mut self.reader))
+    }
+
+    /// The command ended by itself (or the connection dropped): nothing to stop.
+    fn ended(mut self) -> Reader {
+        self.ticket = None;
+        std::mem::take(&mut self.reader)
+    }
+
+    /// Stop the command on the host in a task of its own, which takes the channel (to keep reading
+    /// for the pid line if it has not arrived yet) and the ticket (so that shutdown waits for it).
+    /// None when already stopped, or when there is no runtime left to run the task on.
+    fn stop(&mut self) -> Option<JoinHandle<()>> {
+        let ticket = self.ticket.take()?;
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(host = %self.host.name(), "a remote command could not be stopped: no runtime");
+            return None;
+        };
+        let host = self.host.clone();
+        let nonce = std::mem::take(&mut self.nonce);
+        let pooled = self.pooled.take();
+        let reader = std::mem::take(&mut self.reader);
+        Some(runtime.spawn(async move {
+            stop_command(&host, pooled, reader, &nonce).await;
+            drop(ticket);
+        }))
+    }
+}
+
+impl Drop for RemoteRun {
     fn drop(&mut self) {
-        if let Some(pgid) = self.pgid.take()
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            let host = self.host.clone();
-            runtime.spawn(async move { kill_group(&host, pgid).await });
+        let _ = self.stop();
+    }
+}
+
+/// Stop a remote command: close its channel (closing alone does not stop it: sshd sends no signal
+/// to a command without a terminal), then kill its process group; when its pid line never came,
+/// kill what carries its nonce.
+async fn stop_command(
+    host: &HostHandle,
+    pooled: Option<PooledChannel>,
+    mut reader: Reader,
+    nonce: &str,
+) {
+    let mut finished = false;
+    if let Some(mut pooled) = pooled
+        && let Ok(channel) = pooled.channel()
+    {
+        // The pid is printed first, after the login shell's start-up files: give it a moment.
+        let grace = tokio::time::Instant::now() + PID_GRACE;
+        while reader.pgid.is_none() {
+            let Ok(message) = tokio::time::timeout_at(grace, channel.wait()).await else {
+                break;
+            };
+            if !reader.handle(message) {
+                finished = true;
+                break;
+            }
         }
+        let _ = channel.close().await;
+    }
+    if finished && (reader.exited || reader.refused) {
+        return;
+    }
+    match reader.pgid {
+        Some(pgid) => kill_group(host, pgid).await,
+        None => kill_tagged(host, nonce).await,
     }
 }
 
 /// TERM the remote process group `pgid`, then KILL it after a grace period. Best effort: failures
 /// are logged, because the caller is already reporting why it stopped.
 pub(crate) async fn kill_group(host: &HostHandle, pgid: u32) {
+    // `kill -- -1` would signal every process of the user.
     if pgid < 2 {
         return;
     }
-    let line = format!("exec sh -c {} skippy-kill {pgid}", quote_arg(KILL_SCRIPT));
+    let line = format!(
+        "exec sh -c {} skippy-kill {pgid}",
+        quote_arg(&format!("{GROUP_TARGET_SH}{STOP_SH}"))
+    );
+    run_cleanup(host, line, &format!("process group {pgid}")).await;
+}
+
+/// Stop a command whose pid line never arrived, by the nonce on its command line. Best effort, like
+/// [`kill_group`]; needs `ps` with `-o pid,pgid,args` on the host.
+pub(crate) async fn kill_tagged(host: &HostHandle, nonce: &str) {
+    if nonce.len() < 2 {
+        return;
+    }
+    let (head, tail) = nonce.split_at(nonce.len() / 2);
+    let line = format!(
+        "exec sh -c {} skippy-kill {head} {tail}",
+        quote_arg(&format!("{TAGGED_TARGET_SH}{STOP_SH}"))
+    );
+    run_cleanup(host, line, "the command whose process id never arrived").await;
+}
+
+/// Run a cleanup script on a channel outside the session limit and wait for it to finish.
+async fn run_cleanup(host: &HostHandle, line: String, what: &str) {
     let outcome = tokio::time::timeout(KILL_TIMEOUT, async {
         let mut pooled = host.cleanup_channel().await?;
         let channel = pooled.channel()?;
@@ -342,12 +490,12 @@ pub(crate) async fn kill_group(host: &HostHandle, pgid: u32) {
     })
     .await;
     match outcome {
-        Ok(Ok(())) => tracing::debug!(host = %host.name(), pgid, "remote process group stopped"),
+        Ok(Ok(())) => tracing::debug!(host = %host.name(), what, "remote command stopped"),
         Ok(Err(error)) => {
-            tracing::warn!(host = %host.name(), pgid, %error, "could not kill a remote process group")
+            tracing::warn!(host = %host.name(), what, %error, "could not stop a remote command")
         }
         Err(_) => {
-            tracing::warn!(host = %host.name(), pgid, "killing a remote process group timed out")
+            tracing::warn!(host = %host.name(), what, "stopping a remote command timed out")
         }
     }
 }
@@ -387,6 +535,7 @@ impl Capture {
 }
 
 /// Collects what the channel delivers and finds the pid line.
+#[derive(Default)]
 struct Reader {
     needle: Vec<u8>,
     /// Stdout held back until the pid line has been found (None once found or given up).
@@ -621,5 +770,224 @@ mod tests {
             assert_eq!(rest, format!("{pid}\n"), "{argv:?}");
             assert_eq!(output.status.code(), Some(7));
         }
+    }
+
+    /// Processes on this machine (where the test sshd runs) whose command line holds `marker`.
+    fn processes(marker: &str) -> String {
+        let output = std::process::Command::new("pgrep")
+            .args(["-af", marker])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    /// Poll until `done(listing)` or 30 s; returns the last listing.
+    async fn wait_for(marker: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let listing = processes(marker);
+            if done(&listing) || tokio::time::Instant::now() >= deadline {
+                return listing;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn assert_started(marker: &str) {
+        let listing = wait_for(marker, |l| l.contains("cat /dev/zero")).await;
+        assert!(
+            listing.contains("cat /dev/zero"),
+            "never started: {listing:?}"
+        );
+    }
+
+    async fn assert_gone(marker: &str, after: &str) {
+        let left = wait_for(marker, str::is_empty).await;
+        if !left.is_empty() {
+            // Do not leave `cat /dev/zero` spinning after a failure.
+            let _ = std::process::Command::new("pkill")
+                .args(["-KILL", "-f", marker])
+                .status();
+        }
+        assert!(
+            left.is_empty(),
+            "after {after}, the remote command survived:\n{left}"
+        );
+    }
+
+    /// A command that never ends by itself, findable by `marker`.
+    fn endless(marker: &str) -> String {
+        format!("cat /dev/zero /etc/hostname /nonexistent-{marker} | wc -c")
+    }
+
+    fn marker(test: &str) -> String {
+        format!("{test}-{}", random_hex(6).unwrap())
+    }
+
+    fn long_run() -> RunOptions {
+        RunOptions {
+            timeout: Duration::from_secs(120),
+            ..RunOptions::default()
+        }
+    }
+
+    /// The issue-7 defect: the adapter drops the call right after cancelling it. The call has then
+    /// seen the cancellation and is waiting on the kill, which must still happen.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn defect_remote_cancel_then_drop_still_kills_the_group() {
+        use futures::FutureExt;
+        let Some(sshd) = crate::testing::TestSshd::start() else {
+            return;
+        };
+        let host = HostHandle::new(sshd.host_config("box"));
+        let marker = marker("cancel-drop");
+        let line = endless(&marker);
+        let cancel = CancellationToken::new();
+        let options = long_run();
+        let mut call = Box::pin(exec(&host, RemoteCommand::Shell(&line), &options, &cancel));
+        tokio::select! {
+            _ = &mut call => panic!("the endless command ended"),
+            () = assert_started(&marker) => {}
+        }
+        cancel.cancel();
+        // One poll: the call notices the cancellation and starts stopping; then it is dropped.
+        assert!(call.as_mut().now_or_never().is_none());
+        drop(call);
+        assert_gone(&marker, "cancel then drop").await;
+    }
+
+    /// Shutdown stops a running command and waits for the remote kill.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn defect_remote_shutdown_stops_running_commands() {
+        let Some(sshd) = crate::testing::TestSshd::start() else {
+            return;
+        };
+        let hosts = std::sync::Arc::new(crate::Hosts::from_host_configs([sshd.host_config("box")]));
+        let marker = marker("shutdown");
+        let line = endless(&marker);
+        let task_hosts = hosts.clone();
+        let call = tokio::spawn(async move {
+            let executor = task_hosts.executor("box")?;
+            executor
+                .run_shell(&line, &long_run(), &CancellationToken::new())
+                .await
+        });
+        assert_started(&marker).await;
+        hosts.shutdown().await;
+        let error = call.await.unwrap().unwrap_err();
+        assert_eq!(error.code(), "unavailable", "{error}");
+        assert!(error.to_string().contains("shutting down"), "{error}");
+        assert_gone(&marker, "shutdown").await;
+        // A command asked for after shutdown does not start.
+        let error = hosts
+            .executor("box")
+            .unwrap()
+            .run_shell(
+                "echo late",
+                &RunOptions::default(),
+                &CancellationToken::new(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "unavailable", "{error}");
+    }
+
+    /// Dropped before its pid line was read, a run keeps reading for it in the stop task and
+    /// kills the group.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_run_dropped_before_its_pid_line_still_stops_the_command() {
+        let Some(sshd) = crate::testing::TestSshd::start() else {
+            return;
+        };
+        let host = HostHandle::new(sshd.host_config("box"));
+        let marker = marker("early-drop");
+        let nonce = random_hex(8).unwrap();
+        let mut pooled = host.channel().await.unwrap();
+        pooled
+            .channel()
+            .unwrap()
+            .exec(
+                true,
+                command_line(&nonce, &endless(&marker), None).into_bytes(),
+            )
+            .await
+            .unwrap();
+        let run = RemoteRun {
+            host: host.clone(),
+            reader: Reader::new(nonce.clone(), 1024),
+            nonce,
+            pooled: Some(pooled),
+            ticket: Some(host.ticket()),
+        };
+        drop(run);
+        assert!(
+            host.settled(tokio::time::Instant::now() + Duration::from_secs(30))
+                .await
+        );
+        assert_gone(&marker, "a drop before the pid line").await;
+    }
+
+    /// The fallback when the pid line never comes: the processes tagged with the nonce are found
+    /// and stopped; an unrelated command is left alone.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_command_whose_pid_never_arrived_is_stopped_by_its_nonce() {
+        let Some(sshd) = crate::testing::TestSshd::start() else {
+            return;
+        };
+        let host = HostHandle::new(sshd.host_config("box"));
+        let mut started = Vec::new();
+        for name in ["tagged", "bystander"] {
+            let marker = marker(name);
+            let nonce = random_hex(8).unwrap();
+            let mut pooled = host.channel().await.unwrap();
+            pooled
+                .channel()
+                .unwrap()
+                .exec(
+                    true,
+                    command_line(&nonce, &endless(&marker), None).into_bytes(),
+                )
+                .await
+                .unwrap();
+            assert_started(&marker).await;
+            started.push((marker, nonce, pooled));
+        }
+        let (tagged, bystander) = (&started[0], &started[1]);
+        kill_tagged(&host, &tagged.1).await;
+        assert_gone(&tagged.0, "the nonce kill").await;
+        assert!(processes(&bystander.0).contains("cat /dev/zero"));
+        kill_tagged(&host, &bystander.1).await;
+        assert_gone(&bystander.0, "the second nonce kill").await;
+    }
+
+    /// A group that ignores TERM gets KILL (the stop script run by a local `sh`).
+    #[test]
+    fn the_stop_script_kills_a_group_that_ignores_term() {
+        let marker = marker("ignores-term");
+        let script = format!("trap '' TERM; {}", endless(&marker));
+        let mut child = std::process::Command::new("setsid")
+            .args(["sh", "-c", &script])
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !processes(&marker).contains("cat /dev/zero") {
+            assert!(std::time::Instant::now() < deadline, "never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let pgid = child.id().to_string();
+        let status = std::process::Command::new("sh")
+            .args([
+                "-c",
+                &format!("{GROUP_TARGET_SH}{STOP_SH}"),
+                "skippy-kill",
+                &pgid,
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(9), "{status:?}");
+        assert_eq!(processes(&marker), "");
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use skippy_core::config::Config;
 use skippy_core::hosts::{HostConfig, LOCAL};
@@ -12,6 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::exec::{RemoteCommand, RunOptions, exec};
 use crate::pool::HostHandle;
+
+/// How long [`Hosts::shutdown`] waits for remote commands to be stopped. A kill normally takes one
+/// round trip; a process that ignores TERM gets KILL after 2 s from the kill script, which keeps
+/// running on the host even once the connection is closed (sshd does not signal it either).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs commands on one machine.
 #[derive(Debug, Clone)]
@@ -146,7 +152,28 @@ impl Hosts {
         )))
     }
 
-    /// Close every pooled connection (at shutdown).
+    /// At server shutdown, before the runtime goes: stop every remote command still running (they
+    /// end as if cancelled), wait up to [`SHUTDOWN_GRACE`] for their remote kills, then close every
+    /// connection. Closing first would leave the commands running: a remote command is stopped
+    /// only by a kill sent over the connection, and a task still queued when the runtime shuts
+    /// down never runs.
+    pub async fn shutdown(&self) {
+        for host in self.hosts.values() {
+            host.begin_shutdown();
+        }
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        for host in self.hosts.values() {
+            if !host.settled(deadline).await {
+                tracing::warn!(
+                    host = %host.name(),
+                    "shutting down while a remote command is still being stopped; it may keep running on the host"
+                );
+            }
+        }
+        self.disconnect_all().await;
+    }
+
+    /// Close every pooled connection.
     pub async fn disconnect_all(&self) {
         for host in self.hosts.values() {
             host.disconnect().await;

@@ -24,7 +24,8 @@ use russh::keys::{Algorithm, HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertific
 use russh::{Channel, ChannelOpenFailure, Disconnect, MethodKind, Preferred};
 use skippy_core::hosts::{HostAuth, HostConfig};
 use skippy_core::{ToolError, ToolResult};
-use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, watch};
+use tokio_util::sync::CancellationToken;
 
 use crate::known_hosts;
 
@@ -56,6 +57,30 @@ struct Inner {
     connects: AtomicU64,
     /// The ssh-agent socket; None means `$SSH_AUTH_SOCK` at connection time.
     agent_socket: Option<PathBuf>,
+    activity: Activity,
+}
+
+/// The commands running on a host and the tasks stopping them, so that shutdown can stop the
+/// former and wait for the latter: a remote command is only stopped by a kill sent over the
+/// connection, so closing the connection (or the runtime) first would leave it running.
+struct Activity {
+    /// Fired at shutdown: every running command stops as if cancelled.
+    shutdown: CancellationToken,
+    /// Commands started and not yet ended or stopped, counted by their [`ActivityTicket`]s.
+    outstanding: watch::Sender<usize>,
+}
+
+/// Counts one remote command as outstanding until dropped (when it ended, or when the task that
+/// stops it finished).
+pub(crate) struct ActivityTicket {
+    outstanding: watch::Sender<usize>,
+}
+
+impl Drop for ActivityTicket {
+    fn drop(&mut self) {
+        self.outstanding
+            .send_modify(|count| *count = count.saturating_sub(1));
+    }
 }
 
 /// An authenticated connection.
@@ -158,6 +183,10 @@ impl HostHandle {
                 sessions,
                 connects: AtomicU64::new(0),
                 agent_socket,
+                activity: Activity {
+                    shutdown: CancellationToken::new(),
+                    outstanding: watch::Sender::new(0),
+                },
             }),
         }
     }
@@ -203,6 +232,33 @@ impl HostHandle {
                 .disconnect(Disconnect::ByApplication, "closed by Skippy", "en")
                 .await;
         }
+    }
+
+    /// Stop every command running on this host (they end as if cancelled and kill their remote
+    /// processes) and refuse new ones: the server is shutting down.
+    pub fn begin_shutdown(&self) {
+        self.inner.activity.shutdown.cancel();
+    }
+
+    /// Wait until no command runs on this host and every remote kill has finished; false when
+    /// `deadline` came first.
+    pub async fn settled(&self, deadline: tokio::time::Instant) -> bool {
+        let mut outstanding = self.inner.activity.outstanding.subscribe();
+        tokio::time::timeout_at(deadline, outstanding.wait_for(|count| *count == 0))
+            .await
+            .is_ok()
+    }
+
+    /// Fired by [`HostHandle::begin_shutdown`].
+    pub(crate) fn shutdown_token(&self) -> &CancellationToken {
+        &self.inner.activity.shutdown
+    }
+
+    /// Count a command as outstanding until the ticket is dropped.
+    pub(crate) fn ticket(&self) -> ActivityTicket {
+        let outstanding = self.inner.activity.outstanding.clone();
+        outstanding.send_modify(|count| *count += 1);
+        ActivityTicket { outstanding }
     }
 
     /// A session channel, waiting for one of the host's `max_sessions` permits.

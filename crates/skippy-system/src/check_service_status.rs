@@ -48,9 +48,9 @@ const UNIT_TYPES: &[&str] = &[
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Unit, e.g. nginx or cron.timer (.service added if no type)
+    /// e.g. nginx or cron.timer
     pub service: String,
-    /// Host from list_hosts; default local
+    /// From list_hosts; default local
     #[serde(default)]
     pub host: Option<String>,
 }
@@ -79,8 +79,8 @@ impl Tool for CheckServiceStatus {
     type Output = Output;
     const NAME: &'static str = "check_service_status";
     const TITLE: &'static str = "Service status";
-    const DESCRIPTION: &'static str = "State of one systemd unit: load, active and sub state, since \
-        when, main PID.";
+    const DESCRIPTION: &'static str =
+        "State of one systemd unit: load, active, sub, since, main PID.";
     const TOOLSET: Toolset = Toolset::System;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
     const TIMEOUT: Option<Duration> = Some(TIMEOUT);

@@ -109,23 +109,6 @@ pub fn percent(part: u64, whole: u64) -> f64 {
     round1(part as f64 * 100.0 / whole as f64)
 }
 
-/// Check that an optional integer argument lies in `min..=max`, returning it or `default`.
-pub fn in_range(
-    name: &str,
-    value: Option<u64>,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> ToolResult<u64> {
-    let value = value.unwrap_or(default);
-    if value < min || value > max {
-        return Err(ToolError::invalid(format!(
-            "`{name}` = {value} is out of range; pass a value from {min} to {max} (default {default})"
-        )));
-    }
-    Ok(value)
-}
-
 /// Wait `duration`, returning `Cancelled` at once if the call is cancelled meanwhile.
 pub async fn sample_wait(ctx: &ToolCtx, duration: Duration) -> ToolResult<()> {
     tokio::select! {
@@ -192,15 +175,6 @@ mod tests {
             (64 * 1024, 16 * 1024)
         );
         assert_eq!(Meminfo::parse("MemFree: 1 kB\n"), None);
-    }
-
-    #[test]
-    fn range_check_names_the_argument_and_the_bounds() {
-        assert_eq!(in_range("sample_ms", None, 200, 50, 5000).unwrap(), 200);
-        assert_eq!(in_range("sample_ms", Some(50), 200, 50, 5000).unwrap(), 50);
-        let error = in_range("sample_ms", Some(10), 200, 50, 5000).unwrap_err();
-        assert_eq!(error.code(), "invalid_argument");
-        assert!(error.to_string().contains("50 to 5000"), "{error}");
     }
 
     #[tokio::test]

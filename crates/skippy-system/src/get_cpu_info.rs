@@ -2,8 +2,8 @@
 //! current frequency, and the load average.
 //!
 //! Usage is the share of non-idle time between two reads of `/proc/stat` taken `sample_ms` apart
-//! (50..=5000 ms, default 200), the way `top` computes it: idle and iowait count as idle, guest time
-//! is already inside user time. The counters are read directly rather than through sysinfo because
+//! (50 to 5000 ms, longer is clamped; default 200), the way `top` computes it: idle and iowait
+//! count as idle, guest time is already inside user time. The counters are read directly rather than through sysinfo because
 //! sysinfo ignores CPU refreshes closer than 200 ms apart, which would make short samples report the
 //! average since boot. Frequencies come from sysinfo (cpufreq, or `/proc/cpuinfo` as a fallback).
 //! The wait is cancellable. On a remote `host` one fixed script reads `/proc/stat` twice around a
@@ -16,11 +16,12 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use skippy_core::clamp::{self, Clamped};
 use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset};
 use skippy_remote::{Executor, Hosts};
 use sysinfo::{CpuRefreshKind, System};
 
-use crate::common::{LoadAverage, in_range, round1, sample_wait};
+use crate::common::{LoadAverage, round1, sample_wait};
 use crate::remote::{self, Sections};
 
 const DEFAULT_SAMPLE_MS: u64 = 200;
@@ -30,10 +31,10 @@ const MAX_SAMPLE_MS: u64 = 5000;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Sample length in ms; default 200, 50..=5000
+    /// Default 200, min 50, max 5000 (larger is clamped)
     #[serde(default)]
     pub sample_ms: Option<u64>,
-    /// Host from list_hosts; default local
+    /// From list_hosts; default local
     #[serde(default)]
     pub host: Option<String>,
 }
@@ -44,6 +45,8 @@ pub struct Output {
     pub per_core: Vec<CoreUsage>,
     pub load_average: LoadAverage,
     pub sample_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_ms_clamped_to: Option<u64>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -63,13 +66,16 @@ impl Tool for GetCpuInfo {
     type Output = Output;
     const NAME: &'static str = "get_cpu_info";
     const TITLE: &'static str = "CPU usage";
-    const DESCRIPTION: &'static str = "CPU usage % sampled over sample_ms, overall and per core, with \
-        core frequencies and load average.";
+    const DESCRIPTION: &'static str =
+        "CPU usage % over sample_ms, overall and per core; frequencies, load.";
     const TOOLSET: Toolset = Toolset::System;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 
     async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
-        let sample_ms = in_range(
+        let Clamped {
+            value: sample_ms,
+            clamped_to,
+        } = clamp::range(
             "sample_ms",
             params.sample_ms,
             DEFAULT_SAMPLE_MS,
@@ -93,7 +99,9 @@ impl Tool for GetCpuInfo {
                 ),
             ]);
             let sections = remote::run_script(&executor, &ctx, &script, 256 * 1024).await?;
-            return from_sections(&sections, sample_ms);
+            let mut output = from_sections(&sections, sample_ms)?;
+            output.sample_ms_clamped_to = clamped_to;
+            return Ok(output);
         }
         let before = read_stat()?;
         sample_wait(&ctx, Duration::from_millis(sample_ms)).await?;
@@ -118,6 +126,7 @@ impl Tool for GetCpuInfo {
             per_core,
             load_average: LoadAverage::now(),
             sample_ms,
+            sample_ms_clamped_to: clamped_to,
         })
     }
 }
@@ -151,6 +160,7 @@ fn from_sections(sections: &Sections, sample_ms: u64) -> ToolResult<Output> {
             .collect(),
         load_average,
         sample_ms,
+        sample_ms_clamped_to: None,
     })
 }
 
@@ -417,12 +427,23 @@ cpu MHz\t\t: 2596.150
     }
 
     #[tokio::test]
-    async fn out_of_range_samples_are_refused() {
-        for sample_ms in [0, 49, 5001] {
+    async fn samples_too_short_to_measure_are_refused() {
+        for sample_ms in [0, 49] {
             let (_dir, ctx) = ctx();
             let error = tool().run(ctx, sample(sample_ms)).await.unwrap_err();
             assert_eq!(error.code(), "invalid_argument");
         }
+    }
+
+    #[tokio::test]
+    async fn defect_limits_are_clamped_not_refused() {
+        let (_dir, context) = ctx();
+        let output = tool().run(context, sample(5001)).await.unwrap();
+        assert_eq!(output.sample_ms, MAX_SAMPLE_MS);
+        assert_eq!(output.sample_ms_clamped_to, Some(MAX_SAMPLE_MS));
+        let (_dir, context) = ctx();
+        let output = tool().run(context, sample(MIN_SAMPLE_MS)).await.unwrap();
+        assert_eq!(output.sample_ms_clamped_to, None);
     }
 
     #[tokio::test]

@@ -100,10 +100,10 @@ const NETWORK_TYPES: &[&str] = &[
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Absolute path; only its filesystem (any path, not just roots)
+    /// Any absolute path
     #[serde(default)]
     pub path: Option<String>,
-    /// Host from list_hosts; default local
+    /// From list_hosts; default local
     #[serde(default)]
     pub host: Option<String>,
 }
@@ -137,8 +137,8 @@ impl Tool for GetDiskUsage {
     type Output = Output;
     const NAME: &'static str = "get_disk_usage";
     const TITLE: &'static str = "Disk usage";
-    const DESCRIPTION: &'static str = "Disk space (bytes) of real mounted filesystems, like df, or \
-        of the one holding `path`.";
+    const DESCRIPTION: &'static str =
+        "Space of mounted filesystems (like df), or of the one holding path.";
     const TOOLSET: Toolset = Toolset::System;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 

@@ -19,7 +19,7 @@ use crate::remote;
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Host from list_hosts; default local
+    /// From list_hosts; default local
     #[serde(default)]
     pub host: Option<String>,
 }
@@ -46,8 +46,7 @@ impl Tool for GetMemoryInfo {
     type Output = Output;
     const NAME: &'static str = "get_memory_info";
     const TITLE: &'static str = "Memory usage";
-    const DESCRIPTION: &'static str =
-        "RAM and swap: total, used, available, free (bytes) and used percentages.";
+    const DESCRIPTION: &'static str = "RAM and swap usage.";
     const TOOLSET: Toolset = Toolset::System;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 

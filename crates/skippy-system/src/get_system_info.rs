@@ -21,7 +21,7 @@ use crate::remote::{self, Sections};
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Host from list_hosts; default local
+    /// From list_hosts; default local
     #[serde(default)]
     pub host: Option<String>,
 }
@@ -72,8 +72,7 @@ impl Tool for GetSystemInfo {
     type Output = Output;
     const NAME: &'static str = "get_system_info";
     const TITLE: &'static str = "System overview";
-    const DESCRIPTION: &'static str = "Machine overview: OS, kernel, uptime, load, CPU model and \
-        cores, memory. Fast.";
+    const DESCRIPTION: &'static str = "Machine overview: OS, kernel, uptime, load, CPU, memory.";
     const TOOLSET: Toolset = Toolset::System;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use skippy_core::clamp::{self, Clamped};
 use skippy_core::limits::{Budget, json_len, truncate_utf8};
 use skippy_core::redact::mask_command_line;
 use skippy_core::time::rfc3339_from_unix;
@@ -33,7 +34,7 @@ use sysinfo::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{Meminfo, in_range, percent, round1, sample_wait};
+use crate::common::{Meminfo, percent, round1, sample_wait};
 use crate::remote::{self, Sections, split_fields};
 
 const DEFAULT_LIMIT: u64 = 25;
@@ -46,22 +47,22 @@ const MAX_COMMAND_BYTES: usize = 300;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Case-insensitive substring of name or command
+    /// Name or command substring, any case
     #[serde(default)]
     pub name_filter: Option<String>,
-    /// Default cpu; cpu and memory descend
+    /// Default cpu
     #[serde(default)]
     pub sort_by: SortBy,
-    /// Default 25, max 500
+    /// Default 25, max 500 (larger is clamped)
     #[serde(default)]
     pub limit: Option<u64>,
-    /// Resume at a next_offset; default 0
+    /// From next_offset
     #[serde(default)]
     pub offset: Option<u64>,
-    /// CPU sample in ms; default 200, max 2000; 0: lifetime avg
+    /// Default 200, max 2000 (larger is clamped); 0: lifetime average
     #[serde(default)]
     pub sample_ms: Option<u64>,
-    /// Host from list_hosts; default local
+    /// From list_hosts; default local
     #[serde(default)]
     pub host: Option<String>,
 }
@@ -85,6 +86,10 @@ pub struct Output {
     pub truncated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_clamped_to: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_ms_clamped_to: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -115,8 +120,8 @@ impl Tool for ListProcesses {
     type Output = Output;
     const NAME: &'static str = "list_processes";
     const TITLE: &'static str = "List processes";
-    const DESCRIPTION: &'static str = "Processes with sampled CPU %, memory, user, status and \
-        command line; filter, sort, page.";
+    const DESCRIPTION: &'static str =
+        "Processes with sampled CPU %, memory, user, command; filter, sort, page.";
     const TOOLSET: Toolset = Toolset::System;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 
@@ -125,7 +130,7 @@ impl Tool for ListProcesses {
         let request = Request::from_params(params, ctx.max_output_bytes())?;
         let executor = remote::executor(&self.hosts, &ctx, host.as_deref())?;
         if !matches!(executor, Executor::Local) {
-            let script = remote_script(request.sample_ms);
+            let script = remote_script(request.sample_ms.value);
             let sections =
                 remote::run_script(&executor, &ctx, &script, REMOTE_OUTPUT_BYTES).await?;
             let config = Arc::clone(&ctx.config);
@@ -147,7 +152,7 @@ impl Tool for ListProcesses {
                 Ok(Snapshot::take(system))
             })
             .await?;
-        let sample_ms = request.sample_ms;
+        let sample_ms = request.sample_ms.value;
         if sample_ms > 0 {
             sample_wait(&ctx, Duration::from_millis(sample_ms)).await?;
         }
@@ -171,16 +176,16 @@ struct Request {
     /// Lower-cased filter; `None` when absent or blank.
     filter: Option<String>,
     sort_by: SortBy,
-    limit: usize,
+    limit: Clamped<u64>,
     offset: usize,
-    sample_ms: u64,
+    sample_ms: Clamped<u64>,
     max_output_bytes: usize,
 }
 
 impl Request {
     fn from_params(params: Params, max_output_bytes: usize) -> ToolResult<Self> {
-        let limit = in_range("limit", params.limit, DEFAULT_LIMIT, 1, MAX_LIMIT)?;
-        let sample_ms = in_range(
+        let limit = clamp::limit("limit", params.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+        let sample_ms = clamp::range(
             "sample_ms",
             params.sample_ms,
             DEFAULT_SAMPLE_MS,
@@ -195,7 +200,7 @@ impl Request {
         Ok(Self {
             filter,
             sort_by: params.sort_by,
-            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            limit,
             offset: usize::try_from(offset).unwrap_or(usize::MAX),
             sample_ms,
             max_output_bytes,
@@ -217,7 +222,7 @@ impl Request {
         let processes: Vec<ProcessInfo> = rows
             .into_iter()
             .skip(self.offset)
-            .take(self.limit)
+            .take(usize::try_from(self.limit.value).unwrap_or(usize::MAX))
             .take_while(|row| budget.take(row_cost(row)))
             .collect();
         let end = self.offset.saturating_add(processes.len());
@@ -227,6 +232,8 @@ impl Request {
             total_processes: total,
             truncated,
             next_offset: truncated.then_some(end),
+            limit_clamped_to: self.limit.clamped_to,
+            sample_ms_clamped_to: self.sample_ms.clamped_to,
         }
     }
 }
@@ -893,25 +900,52 @@ mod tests {
 
     #[tokio::test]
     async fn invalid_arguments_are_refused() {
-        for (limit, sample_ms) in [(Some(0), None), (Some(501), None), (None, Some(2001))] {
-            let (_dir, ctx) = ctx();
-            let error = tool()
-                .run(
-                    ctx,
-                    Params {
-                        limit,
-                        sample_ms,
-                        ..params()
-                    },
-                )
-                .await
-                .unwrap_err();
-            assert_eq!(error.code(), "invalid_argument");
-        }
+        let (_dir, ctx) = ctx();
+        let zero = Params {
+            limit: Some(0),
+            ..params()
+        };
+        let error = tool().run(ctx, zero).await.unwrap_err();
+        assert_eq!(error.code(), "invalid_argument");
         let unknown = serde_json::from_str::<Params>(r#"{"sort_by": "rss"}"#);
         assert!(unknown.is_err());
         let parsed: Params = serde_json::from_str(r#"{"sort_by": "memory"}"#).unwrap();
         assert_eq!(parsed.sort_by, SortBy::Memory);
+    }
+
+    #[test]
+    fn defect_limits_are_clamped_not_refused() {
+        let large = Params {
+            limit: Some(u64::MAX),
+            sample_ms: Some(60_000),
+            ..params()
+        };
+        let request = Request::from_params(large, 256 * 1024).unwrap();
+        assert_eq!(request.limit.value, MAX_LIMIT);
+        assert_eq!(request.sample_ms.value, MAX_SAMPLE_MS);
+        let row = |pid: u32| ProcessInfo {
+            pid,
+            ppid: None,
+            name: "worker".into(),
+            user: None,
+            cpu_percent: 0.0,
+            memory_bytes: 1,
+            memory_percent: 0.0,
+            status: "sleeping".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            command: "worker".into(),
+        };
+        let rows: Vec<ProcessInfo> = (1..=501).map(row).collect();
+        let output = request.page(rows);
+        assert_eq!(output.processes.len(), 500);
+        assert_eq!(output.limit_clamped_to, Some(MAX_LIMIT));
+        assert_eq!(output.sample_ms_clamped_to, Some(MAX_SAMPLE_MS));
+        assert!(output.truncated);
+        assert_eq!(output.next_offset, Some(500));
+        let default = Request::from_params(params(), 256 * 1024).unwrap();
+        let output = default.page(vec![row(1)]);
+        assert_eq!(output.limit_clamped_to, None);
+        assert_eq!(output.sample_ms_clamped_to, None);
     }
 
     const STAT_TAIL: &str = "0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
@@ -970,9 +1004,15 @@ mod tests {
         Request {
             filter: filter.map(String::from),
             sort_by: SortBy::Pid,
-            limit: 25,
+            limit: Clamped {
+                value: 25,
+                clamped_to: None,
+            },
             offset: 0,
-            sample_ms: 200,
+            sample_ms: Clamped {
+                value: 200,
+                clamped_to: None,
+            },
             max_output_bytes: 256 * 1024,
         }
     }
@@ -1102,9 +1142,15 @@ mod tests {
         let request = Request {
             filter: None,
             sort_by: SortBy::Pid,
-            limit: 5,
+            limit: Clamped {
+                value: 5,
+                clamped_to: None,
+            },
             offset: 1,
-            sample_ms: 0,
+            sample_ms: Clamped {
+                value: 0,
+                clamped_to: None,
+            },
             max_output_bytes: skippy_core::limits::ENVELOPE_RESERVE + 2 * one,
         };
         let output = request.page(rows);

@@ -54,7 +54,6 @@ pub struct ConfigSummary {
     pub hosts: Vec<String>,
     pub default_host: String,
     pub read_only: bool,
-    pub toolsets: Vec<String>,
     pub disabled_tools: Vec<String>,
     pub default_timeout_ms: u64,
     pub max_output_bytes: usize,
@@ -66,6 +65,9 @@ pub struct Output {
     pub version: String,
     pub uptime_seconds: f64,
     pub protocol_version: Option<String>,
+    /// Toolsets offered: those selected by `server.toolsets` / `--toolsets` (default all), less
+    /// `server.disabled_toolsets`.
+    pub toolsets_enabled: Vec<String>,
     pub config: ConfigSummary,
     pub audit_dropped: u64,
     pub tools: Vec<ToolStats>,
@@ -80,7 +82,8 @@ impl skippy_core::Tool for ServerStatus {
     type Output = Output;
     const NAME: &'static str = "server_status";
     const TITLE: &'static str = "Server status";
-    const DESCRIPTION: &'static str = "Skippy's version, uptime, protocol, config summary (no secrets) and per-tool call counters.";
+    const DESCRIPTION: &'static str =
+        "Skippy's version, uptime, config (no secrets), toolsets, per-tool counters.";
     const TOOLSET: Toolset = Toolset::Server;
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY;
 
@@ -92,10 +95,18 @@ impl skippy_core::Tool for ServerStatus {
             skippy_core::config::ConfigSource::Defaults => "defaults".to_string(),
             skippy_core::config::ConfigSource::File(path) => path.display().to_string(),
         };
-        let toolsets = Toolset::ALL
+        let toolsets_enabled = Toolset::ALL
             .iter()
-            .filter(|set| !config.server.disabled_toolsets.contains(set.name()))
-            .map(|set| set.name().to_string())
+            .map(|set| set.name())
+            .filter(|name| !config.server.disabled_toolsets.contains(*name))
+            .filter(|name| {
+                config
+                    .server
+                    .toolsets
+                    .as_ref()
+                    .is_none_or(|selected| selected.contains(*name))
+            })
+            .map(str::to_string)
             .collect();
         let audit_log = self.state.audit.path().map(|p| p.display().to_string());
         let audit_dropped = self.state.audit.dropped();
@@ -108,6 +119,7 @@ impl skippy_core::Tool for ServerStatus {
                 .lock()
                 .ok()
                 .and_then(|v| v.clone()),
+            toolsets_enabled,
             config: ConfigSummary {
                 source,
                 read_roots: paths(config.files.read_roots()),
@@ -117,7 +129,6 @@ impl skippy_core::Tool for ServerStatus {
                 hosts: config.hosts.keys().cloned().collect(),
                 default_host: config.server.default_host.clone(),
                 read_only: config.server.read_only,
-                toolsets,
                 disabled_tools: config.server.disabled_tools.iter().cloned().collect(),
                 default_timeout_ms: u64::try_from(config.server.default_timeout.as_millis())
                     .unwrap_or(u64::MAX),

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use skippy_core::{Access, Annotations, Tool, ToolCtx, ToolResult, Toolset};
+use skippy_core::{Access, Annotations, Plan, Tool, ToolCtx, ToolResult, Toolset};
 
 use crate::Hosts;
 use crate::sftp::{download, inspect_remote_path, require_remote_roots};
@@ -26,20 +26,20 @@ use crate::tools::common::{
     transfer_host,
 };
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Host from list_hosts (not local); default the default host
+    /// Not local; default: the default host
     #[serde(default)]
     pub host: Option<String>,
-    /// Remote file to fetch; relative to the first remote root
+    /// Relative to first remote root
     pub remote_path: String,
-    /// Local target file (under the write roots)
+    /// Under the write roots
     pub local_path: String,
-    /// Replace an existing local file; default false
+    /// Replace an existing file
     #[serde(default)]
     pub overwrite: bool,
-    /// Check both sides and transfer nothing
+    /// Transfer nothing
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -55,7 +55,8 @@ impl Tool for DownloadFile {
     type Output = Output;
     const NAME: &'static str = "download_file";
     const TITLE: &'static str = "Download file from host";
-    const DESCRIPTION: &'static str = "Copy a file from a remote host to a local path (SFTP, atomic, SHA-256 verified, max 1 GiB).";
+    const DESCRIPTION: &'static str =
+        "Copy a file from a host to a local path (SFTP, atomic, SHA-256 verified, max 1 GiB).";
     const TOOLSET: Toolset = Toolset::Remote;
     const ANNOTATIONS: Annotations = Annotations {
         read_only: false,
@@ -95,6 +96,30 @@ impl Tool for DownloadFile {
         )
         .await?;
         Ok(TransferOutput::done(host.name(), transfer))
+    }
+
+    /// The file, its size and its destination, from the same checks run as a dry run.
+    async fn plan(&self, ctx: &ToolCtx, params: &Params) -> ToolResult<Plan> {
+        if params.dry_run {
+            return Ok(Plan::NoChange);
+        }
+        let dry = Params {
+            dry_run: true,
+            ..params.clone()
+        };
+        let outcome = self.run(ctx.clone(), dry).await?;
+        Ok(Plan::Text(format!(
+            "Download {} ({} bytes) from host {} to {}{}",
+            outcome.remote_path,
+            outcome.bytes,
+            outcome.host,
+            outcome.local_path,
+            if outcome.replaced {
+                ", replacing the existing file"
+            } else {
+                " (a new file)"
+            }
+        )))
     }
 }
 

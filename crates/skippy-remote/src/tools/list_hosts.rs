@@ -26,7 +26,7 @@ const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Connect to each host and report reachability; default false
+    /// Connect: reachability, banner, host key
     #[serde(default)]
     pub check: bool,
 }
@@ -91,7 +91,8 @@ impl Tool for ListHosts {
     type Output = Output;
     const NAME: &'static str = "list_hosts";
     const TITLE: &'static str = "List hosts";
-    const DESCRIPTION: &'static str = "Hosts the host tools accept (local first): address, user, auth, exec policy, transfer roots; check: true connects and reports reachability, banner, host key.";
+    const DESCRIPTION: &'static str =
+        "Hosts the host tools accept (local first): address, auth, exec policy, roots.";
     const TOOLSET: Toolset = Toolset::Remote;
     const ANNOTATIONS: Annotations = Annotations {
         read_only: true,

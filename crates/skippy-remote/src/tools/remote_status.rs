@@ -83,7 +83,7 @@ const PSEUDO_FS: &[&str] = &[
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Host from list_hosts; default local
+    /// From list_hosts; default local
     #[serde(default)]
     pub host: Option<String>,
 }
@@ -156,7 +156,8 @@ impl Tool for RemoteStatus {
     type Output = Output;
     const NAME: &'static str = "remote_status";
     const TITLE: &'static str = "Host status";
-    const DESCRIPTION: &'static str = "Health overview of a host: uptime, load, memory, swap, disks, top 5 processes by CPU and memory, failed systemd units.";
+    const DESCRIPTION: &'static str =
+        "Health of a host: uptime, load, memory, disks, top processes, failed units.";
     const TOOLSET: Toolset = Toolset::Remote;
     const ANNOTATIONS: Annotations = Annotations {
         read_only: true,

@@ -13,9 +13,10 @@
 //!
 //! The line runs under `sh -c` (on a remote host, behind a fixed bootstrap sent through the SSH
 //! login shell, see [`crate::exec()`]); `cwd` is applied first. A non-zero exit status is a result,
-//! not an error. `timeout_secs` (default 30, at most 600) kills the command and, remotely, its
-//! whole process group. stdout and stderr are capped at half the output ceiling each; a cut stream
-//! says `*_truncated: true` (there is no continuation: run a narrower command).
+//! not an error. `timeout_secs` (default 30, at most 600: larger is clamped, and the result's
+//! `timeout_secs_clamped_to` says so) kills the command and, remotely, its whole process group.
+//! stdout and stderr are capped at half the output ceiling each; a cut stream says
+//! `*_truncated: true` (there is no continuation: run a narrower command).
 //!
 //! Every process of the command runs under the `[exec]` limits: `max_memory_mb` of address space
 //! (default 512) and `max_cpu_secs` of CPU time (default: the command's time limit), set with
@@ -30,11 +31,12 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use skippy_core::clamp::{self, Clamped};
 use skippy_core::commands::{CommandPolicy, MAX_COMMAND_BYTES};
 use skippy_core::hosts::{ExecPolicy, HostConfig, LOCAL};
 use skippy_core::limits::{Budget, json_len, truncate_utf8};
 use skippy_core::process::{LimitHit, ResourceLimits};
-use skippy_core::{Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset};
+use skippy_core::{Annotations, Plan, Tool, ToolCtx, ToolError, ToolResult, Toolset};
 
 use crate::tools::common::host_name;
 use crate::{Hosts, RunOptions};
@@ -46,15 +48,15 @@ const MAX_TIMEOUT_SECS: u64 = 600;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Host from list_hosts; default local
+    /// From list_hosts; default local
     #[serde(default)]
     pub host: Option<String>,
-    /// Shell command line; the host's exec_policy decides what may run
+    /// Shell command line
     pub command: String,
-    /// Absolute working directory on the host; default the login home
+    /// Absolute; default the login home
     #[serde(default)]
     pub cwd: Option<String>,
-    /// Seconds before the command is killed; default 30, max 600
+    /// Default 30, max 600 (larger is clamped)
     #[serde(default)]
     pub timeout_secs: Option<u64>,
 }
@@ -76,6 +78,8 @@ pub struct Output {
     /// What happened, when a limit stopped the command
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_secs_clamped_to: Option<u64>,
 }
 
 pub struct RunRemoteCommand {
@@ -87,7 +91,7 @@ impl Tool for RunRemoteCommand {
     type Output = Output;
     const NAME: &'static str = "run_remote_command";
     const TITLE: &'static str = "Run command on host";
-    const DESCRIPTION: &'static str = "Run a shell command on a host; returns exit code, stdout, stderr. On allowlist hosts (and local) only allowlisted programs run, without substitutions or file redirections.";
+    const DESCRIPTION: &'static str = "Run a shell command on a host. On allowlist hosts (and local) only allowlisted programs run, without substitutions or file redirections.";
     const TOOLSET: Toolset = Toolset::Remote;
     const ANNOTATIONS: Annotations = Annotations {
         read_only: false,
@@ -99,7 +103,8 @@ impl Tool for RunRemoteCommand {
     const TIMEOUT: Option<Duration> = Some(Duration::from_secs(MAX_TIMEOUT_SECS + 10));
 
     async fn run(&self, ctx: ToolCtx, params: Params) -> ToolResult<Output> {
-        let timeout = timeout(params.timeout_secs)?;
+        let timeout_secs = timeout(params.timeout_secs)?;
+        let timeout = Duration::from_secs(timeout_secs.value);
         let cwd = params.cwd.as_deref().map(check_cwd).transpose()?;
         let name = host_name(&ctx, params.host.as_deref());
         let executor = self.hosts.executor(name)?;
@@ -141,7 +146,43 @@ impl Tool for RunRemoteCommand {
                 .zip(limits)
                 .map(|(hit, limits)| limit_note(hit, &limits)),
             limit_hit: output.limit_hit,
+            timeout_secs_clamped_to: timeout_secs.clamped_to,
         })
+    }
+
+    /// The host, the command line and what the host's exec policy says about it; runs nothing and
+    /// connects to nothing. A line the policy refuses fails here, before anyone is asked.
+    async fn plan(&self, ctx: &ToolCtx, params: &Params) -> ToolResult<Plan> {
+        let timeout = Duration::from_secs(timeout(params.timeout_secs)?.value);
+        let cwd = params.cwd.as_deref().map(check_cwd).transpose()?;
+        let name = host_name(ctx, params.host.as_deref());
+        let executor = self.hosts.executor(name)?;
+        check_policy(name, executor.host_config(), &params.command)?;
+        let (place, policy, home) = match executor.host_config() {
+            None => (
+                "this machine (local)".to_string(),
+                "allowlist (default inspection programs): accepted",
+                "Skippy's own",
+            ),
+            Some(config) => (
+                format!(
+                    "host {} ({}@{}:{})",
+                    config.name, config.user, config.address, config.port
+                ),
+                match config.exec_policy {
+                    ExecPolicy::Allowlist => "allowlist: accepted",
+                    ExecPolicy::Unrestricted => "unrestricted: runs as given, unchecked",
+                    ExecPolicy::Disabled => "disabled",
+                },
+                "the login home",
+            ),
+        };
+        Ok(Plan::Text(format!(
+            "Run on {place}:\n  $ {}\nWorking directory: {}. Time limit: {} s. Exec policy: {policy}.",
+            params.command,
+            cwd.unwrap_or(home),
+            timeout.as_secs()
+        )))
     }
 }
 
@@ -179,13 +220,13 @@ fn fit_json(text: String, budget: usize) -> (String, bool) {
     (truncate_utf8(&text, low).to_string(), true)
 }
 
-fn timeout(requested: Option<u64>) -> ToolResult<Duration> {
-    match requested.unwrap_or(DEFAULT_TIMEOUT_SECS) {
-        secs @ 1..=MAX_TIMEOUT_SECS => Ok(Duration::from_secs(secs)),
-        other => Err(ToolError::invalid(format!(
-            "timeout_secs = {other} is out of range; use 1 to {MAX_TIMEOUT_SECS}"
-        ))),
-    }
+fn timeout(requested: Option<u64>) -> ToolResult<Clamped<u64>> {
+    clamp::limit(
+        "timeout_secs",
+        requested,
+        DEFAULT_TIMEOUT_SECS,
+        MAX_TIMEOUT_SECS,
+    )
 }
 
 fn check_cwd(cwd: &str) -> ToolResult<&str> {
@@ -349,10 +390,12 @@ pub(crate) mod tests {
 
     #[test]
     fn arguments_are_validated() {
-        assert_eq!(timeout(None).unwrap(), Duration::from_secs(30));
-        assert_eq!(timeout(Some(600)).unwrap(), Duration::from_secs(600));
+        assert_eq!(timeout(None).unwrap().value, 30);
+        assert_eq!(timeout(Some(600)).unwrap().clamped_to, None);
         assert_eq!(timeout(Some(0)).unwrap_err().code(), "invalid_argument");
-        assert_eq!(timeout(Some(601)).unwrap_err().code(), "invalid_argument");
+        // defect_limits_are_clamped_not_refused: above the ceiling runs at the ceiling, and says so.
+        let clamped = timeout(Some(601)).unwrap();
+        assert_eq!((clamped.value, clamped.clamped_to), (600, Some(600)));
         assert_eq!(check_cwd("/tmp").unwrap(), "/tmp");
         assert_eq!(check_cwd("tmp").unwrap_err().code(), "invalid_argument");
         assert_eq!(check_cwd("/t\0").unwrap_err().code(), "invalid_argument");
@@ -371,6 +414,42 @@ pub(crate) mod tests {
             cwd: None,
             timeout_secs: None,
         }
+    }
+
+    #[tokio::test]
+    async fn approval_plan_names_host_command_and_policy_without_connecting() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ToolCtx::for_tests(Config::defaults_for(dir.path()).unwrap());
+        let tool = tool(vec![
+            host(ExecPolicy::Unrestricted, None),
+            HostConfig {
+                name: "db".into(),
+                ..host(ExecPolicy::Allowlist, None)
+            },
+        ]);
+        let Plan::Text(text) = tool
+            .plan(&ctx, &params(Some("web"), "systemctl restart nginx"))
+            .await
+            .unwrap()
+        else {
+            panic!("a plan of its own")
+        };
+        assert!(text.contains("host web (deploy@192.0.2.1:22)"), "{text}");
+        assert!(text.contains("$ systemctl restart nginx"), "{text}");
+        assert!(text.contains("unrestricted"), "{text}");
+        let Plan::Text(text) = tool.plan(&ctx, &params(None, "uptime")).await.unwrap() else {
+            panic!("a plan of its own")
+        };
+        assert!(
+            text.contains("this machine (local)") && text.contains("accepted"),
+            "{text}"
+        );
+        // What the policy refuses fails at the plan: nobody is asked about it.
+        let error = tool
+            .plan(&ctx, &params(Some("db"), "touch /tmp/x"))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "policy_denied");
     }
 
     #[tokio::test]

@@ -704,3 +704,62 @@ async fn finding_05_remote_commands_run_under_the_memory_and_cpu_limits() {
         "{output:?}"
     );
 }
+
+/// The approval question of a transfer comes from its dry run: file, size, destination, and
+/// whether a file is replaced. Nothing moves.
+#[tokio::test(flavor = "multi_thread")]
+async fn approval_plans_of_transfers_name_file_size_and_destination() {
+    use skippy_core::Plan;
+    let remote = tempfile::tempdir().unwrap();
+    let remote_root = std::fs::canonicalize(remote.path()).unwrap();
+    let root = remote_root.display().to_string();
+    let Some(fx) = fixture(|host| host.remote_roots = vec![root.clone()]) else {
+        return;
+    };
+    std::fs::write(fx.local.path().join("up.txt"), "12345").unwrap();
+    std::fs::write(remote_root.join("down.txt"), "1234567").unwrap();
+    let upload = UploadFile {
+        hosts: fx.hosts.clone(),
+    };
+    let params = upload_file::Params {
+        host: Some("box".into()),
+        local_path: "up.txt".into(),
+        remote_path: "up.txt".into(),
+        overwrite: false,
+        dry_run: false,
+    };
+    let Plan::Text(text) = upload.plan(&fx.ctx, &params).await.unwrap() else {
+        panic!("a plan of its own")
+    };
+    assert!(text.starts_with("Upload "), "{text}");
+    assert!(text.contains("(5 bytes) to host box"), "{text}");
+    assert!(
+        text.contains(&format!("{root}/up.txt (a new file)")),
+        "{text}"
+    );
+    assert!(!remote_root.join("up.txt").exists());
+
+    let download = DownloadFile {
+        hosts: fx.hosts.clone(),
+    };
+    let params = download_file::Params {
+        host: Some("box".into()),
+        remote_path: "down.txt".into(),
+        local_path: "down.txt".into(),
+        overwrite: false,
+        dry_run: false,
+    };
+    let Plan::Text(text) = download.plan(&fx.ctx, &params).await.unwrap() else {
+        panic!("a plan of its own")
+    };
+    assert!(
+        text.contains(&format!("Download {root}/down.txt (7 bytes) from host box")),
+        "{text}"
+    );
+    assert!(!fx.local.path().join("down.txt").exists());
+    let dry = download_file::Params {
+        dry_run: true,
+        ..params
+    };
+    assert_eq!(download.plan(&fx.ctx, &dry).await.unwrap(), Plan::NoChange);
+}

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use skippy_core::{Access, Annotations, Tool, ToolCtx, ToolError, ToolResult, Toolset, safe_fs};
+use skippy_core::{
+    Access, Annotations, Plan, Tool, ToolCtx, ToolError, ToolResult, Toolset, safe_fs,
+};
 
 use crate::Hosts;
 use crate::sftp::{inspect_remote_path, require_remote_roots, upload};
@@ -27,20 +29,20 @@ use crate::tools::common::{
     transfer_host,
 };
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Host from list_hosts (not local); default the default host
+    /// Not local; default: the default host
     #[serde(default)]
     pub host: Option<String>,
-    /// Local file to send (under the read roots)
+    /// Under the read roots
     pub local_path: String,
-    /// Remote target file; relative to the first remote root
+    /// Relative to first remote root
     pub remote_path: String,
-    /// Replace an existing remote file; default false
+    /// Replace an existing file
     #[serde(default)]
     pub overwrite: bool,
-    /// Check both sides and transfer nothing
+    /// Transfer nothing
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -57,7 +59,7 @@ impl Tool for UploadFile {
     const NAME: &'static str = "upload_file";
     const TITLE: &'static str = "Upload file to host";
     const DESCRIPTION: &'static str =
-        "Copy a local file to a remote host (SFTP, atomic, SHA-256 verified, max 1 GiB).";
+        "Copy a local file to a host (SFTP, atomic, SHA-256 verified, max 1 GiB).";
     const TOOLSET: Toolset = Toolset::Remote;
     const ANNOTATIONS: Annotations = Annotations {
         read_only: false,
@@ -107,6 +109,30 @@ impl Tool for UploadFile {
         )
         .await?;
         Ok(TransferOutput::done(host.name(), transfer))
+    }
+
+    /// The file, its size and its destination, from the same checks run as a dry run.
+    async fn plan(&self, ctx: &ToolCtx, params: &Params) -> ToolResult<Plan> {
+        if params.dry_run {
+            return Ok(Plan::NoChange);
+        }
+        let dry = Params {
+            dry_run: true,
+            ..params.clone()
+        };
+        let outcome = self.run(ctx.clone(), dry).await?;
+        Ok(Plan::Text(format!(
+            "Upload {} ({} bytes) to host {}: {}{}",
+            outcome.local_path,
+            outcome.bytes,
+            outcome.host,
+            outcome.remote_path,
+            if outcome.replaced {
+                ", replacing the existing file"
+            } else {
+                " (a new file)"
+            }
+        )))
     }
 }
 

@@ -450,6 +450,9 @@ impl Drop for RemoteTempGuard {
     }
 }
 
+/// How long the server may take to accept or refuse the `sftp` subsystem.
+const SUBSYSTEM_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// An SFTP session on one pooled channel.
 struct Sftp {
     raw: RawSftpSession,
@@ -468,7 +471,7 @@ impl Drop for Sftp {
 impl Sftp {
     async fn open(host: &HostHandle) -> ToolResult<Sftp> {
         let mut pooled = host.channel().await?;
-        let channel = pooled.take_channel()?;
+        let mut channel = pooled.take_channel()?;
         let unavailable = |detail: String| {
             ToolError::Unavailable(format!(
                 "host {} offers no SFTP ({detail}); enable `Subsystem sftp` in its sshd_config",
@@ -479,6 +482,26 @@ impl Sftp {
             .request_subsystem(true, "sftp")
             .await
             .map_err(|error| unavailable(error.to_string()))?;
+        // Wait for the server's answer: a refused subsystem leaves the channel open, and the SFTP
+        // session's reader would then hold it (and one of the server's MaxSessions) forever.
+        let answer = tokio::time::timeout(SUBSYSTEM_ANSWER_TIMEOUT, async {
+            loop {
+                match channel.wait().await {
+                    Some(russh::ChannelMsg::Success) => return true,
+                    Some(russh::ChannelMsg::Failure) | None => return false,
+                    Some(_) => {}
+                }
+            }
+        })
+        .await;
+        if answer != Ok(true) {
+            let _ = channel.close().await;
+            let detail = match answer {
+                Ok(_) => "the server refused the sftp subsystem",
+                Err(_) => "no answer to the sftp subsystem request",
+            };
+            return Err(unavailable(detail.to_string()));
+        }
         let raw = RawSftpSession::new(channel.into_stream());
         let version = raw
             .init()

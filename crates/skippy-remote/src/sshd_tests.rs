@@ -521,6 +521,37 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
+/// A host without the sftp subsystem: each refused transfer must give its channel back. Before the
+/// fix every attempt waited 10 s for an SFTP answer and kept its channel open, so after MaxSessions
+/// (here 20) attempts even plain commands on that connection failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn defect_refused_sftp_subsystem_leaks_no_session() {
+    let Some(sshd) = TestSshd::start_without_sftp() else {
+        return;
+    };
+    let local_dir = sshd.dir().join("local");
+    std::fs::create_dir_all(&local_dir).unwrap();
+    let source = local_dir.join("data.bin");
+    std::fs::write(&source, b"data").unwrap();
+    let source = allowed(&local_dir, &source, Access::Read);
+    let mut config = sshd.host_config("box");
+    config.remote_roots = vec![sshd.dir().to_string_lossy().into_owned()];
+    let host = HostHandle::new(config);
+    let cancel = CancellationToken::new();
+    for _ in 0..25 {
+        let error = upload(&host, &source, "data.bin", false, 1 << 20, &cancel)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "unavailable", "{error}");
+        assert!(
+            error.to_string().contains("refused the sftp subsystem"),
+            "{error}"
+        );
+    }
+    let output = run_argv(&host, &["echo", "still", "serving"]).await;
+    assert_eq!(output.stdout, "still serving\n");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sftp_round_trip_with_checksums_and_atomic_replace() {
     let Some(sshd) = TestSshd::start() else {

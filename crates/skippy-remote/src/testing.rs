@@ -44,6 +44,15 @@ impl TestSshd {
     /// Start sshd, or return None (with a note on stderr) when it is not installed and `CI` is not
     /// `true`.
     pub fn start() -> Option<TestSshd> {
+        Self::start_with(true)
+    }
+
+    /// [`TestSshd::start`] for a server without the `sftp` subsystem.
+    pub fn start_without_sftp() -> Option<TestSshd> {
+        Self::start_with(false)
+    }
+
+    fn start_with(sftp: bool) -> Option<TestSshd> {
         if !Path::new(SSHD).exists() {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!(
@@ -76,10 +85,15 @@ impl TestSshd {
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile none\nAuthorizedKeysFile {}\n\
              StrictModes no\nUsePAM no\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\n\
-             PubkeyAuthentication yes\nPermitRootLogin yes\nSubsystem sftp internal-sftp\nMaxSessions 20\n\
+             PubkeyAuthentication yes\nPermitRootLogin yes\n{}MaxSessions 20\n\
              LogLevel VERBOSE\n",
             host_key.display(),
-            dir.path().join("authorized_keys").display()
+            dir.path().join("authorized_keys").display(),
+            if sftp {
+                "Subsystem sftp internal-sftp\n"
+            } else {
+                ""
+            }
         );
         fs::write(dir.path().join("sshd_config"), config).expect("sshd_config");
         if is_root() {

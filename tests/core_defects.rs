@@ -9,16 +9,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-fn tool_names(server: &mut Server) -> Vec<String> {
-    let list = server.request("tools/list", json!({}));
-    list["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|tool| tool["name"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn defect_remote_toolset_can_be_disabled() {
     let sandbox = Sandbox::new().with_config("[server]\ndisabled_toolsets = [\"remote\"]\n");
@@ -28,7 +18,7 @@ fn defect_remote_toolset_can_be_disabled() {
     assert!(!report.contains("unknown toolset"), "{report}");
 
     let mut server = sandbox.start();
-    let names = tool_names(&mut server);
+    let names = server.tool_names();
     let remote = [
         "list_hosts",
         "run_remote_command",

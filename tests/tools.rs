@@ -7,16 +7,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-fn names(server: &mut Server) -> Vec<String> {
-    let list = server.request("tools/list", json!({}));
-    list["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn every_listed_tool_answers_successfully() {
     let sandbox = Sandbox::new();
@@ -85,7 +75,7 @@ fn every_listed_tool_answers_successfully() {
         assert_eq!(code, "invalid_argument", "{tool}: {message}");
         covered.push(tool);
     }
-    let mut listed = names(&mut server);
+    let mut listed = server.tool_names();
     listed.sort();
     covered.sort();
     assert_eq!(listed, covered, "every listed tool must be exercised here");

@@ -9,23 +9,13 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-fn listed_names(server: &mut Server) -> Vec<String> {
-    let list = server.request("tools/list", json!({}));
-    list["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|tool| tool["name"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn toolsets_env_offers_only_the_selected_toolsets_and_disabled_tools_still_subtract() {
     let sandbox = Sandbox::new()
         .with_env("SKIPPY_TOOLSETS", "files,server")
         .with_config("[server]\ndisabled_tools = [\"write_file\"]\n");
     let mut server = sandbox.start();
-    let names = listed_names(&mut server);
+    let names = server.tool_names();
     assert!(names.contains(&"read_file".to_string()), "{names:?}");
     assert!(names.contains(&"server_status".to_string()), "{names:?}");
     for hidden in [
@@ -56,7 +46,7 @@ fn toolsets_file_key_and_disabled_toolsets_combine_in_server_status() {
         "[server]\ntoolsets = [\"logs\", \"remote\", \"server\"]\ndisabled_toolsets = [\"remote\"]\n",
     );
     let mut server = sandbox.start();
-    let names = listed_names(&mut server);
+    let names = server.tool_names();
     assert!(names.contains(&"tail_log".to_string()), "{names:?}");
     assert!(!names.contains(&"list_hosts".to_string()), "{names:?}");
     assert!(!names.contains(&"read_file".to_string()), "{names:?}");

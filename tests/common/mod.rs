@@ -284,6 +284,17 @@ impl Server {
             .unwrap_or_else(|| panic!("tools/call {tool} gave a JSON-RPC error: {response}"))
     }
 
+    /// The names in `tools/list`, in order.
+    pub fn tool_names(&mut self) -> Vec<String> {
+        let list = self.request("tools/list", json!({}));
+        list["result"]["tools"]
+            .as_array()
+            .expect("tools/list result")
+            .iter()
+            .map(|tool| tool["name"].as_str().expect("tool name").to_string())
+            .collect()
+    }
+
     /// Call a tool that must succeed; returns `structuredContent`.
     pub fn call_ok(&mut self, tool: &str, arguments: Value) -> Value {
         let result = self.call(tool, arguments.clone());
